@@ -1,0 +1,136 @@
+"""The use-event queue: audit every resolve without slowing it.
+
+``resolve`` appends a tuple to a deque (thread-safe, no lock, no I/O); a daemon thread writes
+the queue in one transaction every ``interval`` seconds (at most one second), and ``flush`` or
+``close`` write what is left. After ``fork`` the child drops the parent's queued events (the
+parent writes them) and starts its own thread on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from .backends.base import AuditRow
+
+__all__ = ["HOST", "AuditQueue"]
+
+log = logging.getLogger("agentrun_creds_plugin.audit")
+HOST = socket.gethostname()
+_QUEUES: weakref.WeakSet[AuditQueue] = weakref.WeakSet()
+
+
+class AuditQueue:
+    """A batched writer of ``used`` / ``use_failed`` events."""
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[AuditRow]], None],
+        *,
+        interval: float = 0.5,
+        prune: Callable[[], None] | None = None,
+        prune_every: float = 3600.0,
+    ) -> None:
+        self._write = write
+        self._interval = max(0.01, min(interval, 1.0))
+        self._prune = prune
+        self._prune_every = prune_every
+        self._last_prune = 0.0
+        self._events: deque[tuple[float, str, str | None, str | None, str | None]] = deque()
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._closed = False
+        _QUEUES.add(self)
+
+    def put(self, action: str, name: str | None, resource: str | None, reason: str | None) -> None:
+        self._events.append((time.time(), action, name, resource, reason))
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._flush_lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(
+                    target=self._run, name="agentrun-creds-audit", daemon=True
+                )
+                self._thread.start()
+
+    def _after_fork(self) -> None:
+        self._pid = os.getpid()
+        self._events = deque()
+        self._thread = None
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the store may be briefly unavailable; retry next round
+                log.warning("audit: could not write queued use events; will retry", exc_info=False)
+
+    def flush(self) -> None:
+        """Write every queued event now (events queued meanwhile wait for the next round)."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._flush_lock:
+            batch = []
+            try:
+                while True:
+                    batch.append(self._events.popleft())
+            except IndexError:
+                pass
+            if batch:
+                pid = os.getpid()
+                try:
+                    self._write([AuditRow(*event, pid, HOST) for event in batch])
+                except Exception:
+                    self._events.extendleft(reversed(batch))
+                    raise
+            if self._prune is not None and time.monotonic() - self._last_prune > self._prune_every:
+                self._last_prune = time.monotonic()
+                self._prune()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._wake.set()
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=2)
+
+
+def _flush_all_at_exit() -> None:
+    for queue in list(_QUEUES):
+        try:
+            queue.close()
+        except Exception:  # noqa: S112 - the interpreter is exiting; nothing to tell
+            continue
+
+
+atexit.register(_flush_all_at_exit)
+
+
+def _reset_after_fork() -> None:
+    for queue in list(_QUEUES):
+        queue._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)

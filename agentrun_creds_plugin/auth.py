@@ -1,0 +1,327 @@
+"""Per-request outbound auth for httpx2, httpx and requests.
+
+``store.http_auth(name)`` returns a :class:`CredentialAuth`: the credential is resolved from the
+store on every request (and every retry the SDK makes), never at construction, so a rotation
+or a disable reaches the very next request and the auth object holds no plaintext.
+
+The shape follows httpx's ``_auth.py``: ``sync_auth_flow`` / ``async_auth_flow`` do the I/O
+(resolving the credential), then hand over to a pure step (:func:`apply_credential`) that only
+computes what to add to the request. No lock is held across a ``yield``. The same object is
+an ``httpx2.Auth`` and an ``httpx.Auth`` (whichever is installed) and a ``requests`` auth
+callable.
+
+Decisions where the design is silent:
+- ``ModelServiceCredential`` sends what the provider's current SDK sends: ``Authorization:
+  Bearer`` for OpenAI-compatible providers and for Anthropic (anthropic 2.x does), the
+  ``api-key`` header for Azure OpenAI. A request that already carries ``x-api-key`` (an
+  older anthropic SDK) gets the key there instead.
+- A key sent as a query parameter is unavoidably in the URL on the wire; the URL put back on
+  the request after the response is redacted, and a logging filter redacts it in the httpx,
+  httpx2 and urllib3 loggers.
+- JWT credentials verify inbound tokens only; using one outbound is refused (422).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import time
+import urllib.parse
+from collections.abc import AsyncGenerator, Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidCredentialError
+from .kinds import (
+    ApiKeyCredential,
+    BasicAuthCredential,
+    CloudAccessKeyCredential,
+    CredentialBase,
+    CustomHeadersCredential,
+    JwtCredential,
+    ModelServiceCredential,
+    ToolApiKeyCredential,
+)
+from .selection import selected_name
+
+if TYPE_CHECKING:
+    from .store import CredentialStore
+
+__all__ = ["AuthPlan", "CredentialAuth", "apply_credential", "make_auth"]
+
+REDACTED = "[REDACTED]"
+
+
+@dataclass
+class AuthPlan:
+    """What to add to one request: headers to set, query parameters to set."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    redact_query: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"AuthPlan(headers={sorted(self.headers)}, query={sorted(self.query)})"
+
+
+Signer = Callable[
+    [CloudAccessKeyCredential, str, str, list[tuple[str, str]], bytes, float], dict[str, str]
+]
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    lname = name.lower()
+    for k, v in headers:
+        if k.lower() == lname:
+            return v
+    return None
+
+
+def apply_credential(
+    cred: CredentialBase,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    *,
+    now: float | None = None,
+    signer: Signer | None = None,
+) -> AuthPlan:
+    """The pure step: what ``cred`` adds to a request. No I/O, clock passed in."""
+    plan = AuthPlan()
+    if isinstance(cred, ToolApiKeyCredential):
+        key = cred.api_key.get_secret_value()
+        if cred.location == "query":
+            plan.query[cred.param] = key
+            plan.redact_query = (cred.param,)
+        else:
+            plan.headers[cred.param] = f"{cred.prefix} {key}" if cred.prefix else key
+    elif isinstance(cred, CustomHeadersCredential):
+        plan.headers.update({k: v.get_secret_value() for k, v in cred.headers.items()})
+    elif isinstance(cred, ModelServiceCredential):
+        key = cred.api_key.get_secret_value()
+        if cred.api_style == "azure_openai":
+            plan.headers["api-key"] = key
+        elif cred.api_style == "anthropic" and _header(headers, "x-api-key") is not None:
+            plan.headers["x-api-key"] = key
+        else:
+            plan.headers["Authorization"] = f"Bearer {key}"
+    elif isinstance(cred, ApiKeyCredential):
+        key = cred.api_key.get_secret_value()
+        plan.headers[cred.header_name] = f"{cred.prefix} {key}" if cred.prefix else key
+    elif isinstance(cred, BasicAuthCredential):
+        token = base64.b64encode(
+            f"{cred.username}:{cred.password.get_secret_value()}".encode()
+        ).decode()
+        plan.headers["Authorization"] = f"Basic {token}"
+    elif isinstance(cred, CloudAccessKeyCredential):
+        if body is None:
+            raise InvalidCredentialError(
+                "request body: a streaming body cannot be signed; send bytes (content=...) or "
+                "read the stream first"
+            )
+        if signer is None:
+            from .signing_auth import sign_for_provider
+
+            signer = sign_for_provider
+        plan.headers.update(
+            signer(cred, method, url, headers, body, time.time() if now is None else now)
+        )
+    elif isinstance(cred, JwtCredential):
+        raise _jwt_outbound()
+    else:  # pragma: no cover - every kind is handled above
+        raise InvalidCredentialError(f"kind: {type(cred).__name__} cannot be used outbound")
+    return plan
+
+
+def _jwt_outbound() -> InvalidCredentialError:
+    return InvalidCredentialError(
+        "credential kind jwt verifies inbound tokens and cannot authenticate outbound "
+        "requests; use a tool_api_key, custom_headers or api_key credential"
+    )
+
+
+def _set_query(url: str, params: dict[str, str]) -> str:
+    parts = urllib.parse.urlsplit(url)
+    pairs = [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if k not in params
+    ]
+    pairs += list(params.items())
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(pairs)))
+
+
+def redact_url(url: str, params: tuple[str, ...]) -> str:
+    """``url`` with the values of ``params`` replaced by ``[REDACTED]``."""
+    if not params:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    pairs = [
+        (k, REDACTED if k in params else v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(pairs, safe="[]")))
+
+
+class _QueryRedactor(logging.Filter):
+    """Redacts registered query parameters in log lines of HTTP client libraries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, param: str) -> None:
+        if param not in self.params:
+            self.params.add(param)
+            names = "|".join(re.escape(urllib.parse.quote(p, safe="")) for p in self.params)
+            self._pattern = re.compile(rf"([?&](?:{names})=)[^&\s\"'#]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._pattern is not None:
+            message = record.getMessage()
+            redacted = self._pattern.sub(rf"\g<1>{REDACTED}", message)
+            if redacted != message:
+                record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACTOR = _QueryRedactor()
+_REDACTED_LOGGERS = ("httpx", "httpx2", "urllib3.connectionpool", "requests")
+
+
+def _register_query_param(param: str) -> None:
+    _REDACTOR.add(param)
+    for name in _REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
+
+
+class CredentialAuth:
+    """Resolve-per-request auth. Build it with ``store.http_auth(name)``."""
+
+    requires_response_body = False
+
+    def __init__(self, store: CredentialStore, name: str, *, resource: str | None = None) -> None:
+        info = store.get(name)
+        if info.kind == "jwt":
+            raise _jwt_outbound()
+        self._store = store
+        self.name = name
+        self.resource = resource
+        self.requires_request_body = info.kind == "cloud_ak_sk"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    # -- resolution (I/O) ------------------------------------------------------------------
+    def _name(self) -> str:
+        return selected_name(self.name)
+
+    def _resolve(self) -> CredentialBase:
+        return self._store.resolve(self._name(), resource=self.resource)
+
+    async def _aresolve(self) -> CredentialBase:
+        return await self._store.aresolve(self._name(), resource=self.resource)
+
+    # -- httpx / httpx2 --------------------------------------------------------------------
+    def _plan_for(self, cred: CredentialBase, request: Any) -> AuthPlan:
+        body: bytes | None
+        try:
+            body = request.content
+        except Exception:  # httpx.RequestNotRead: a stream that was not read
+            body = None
+        headers = [(k, v) for k, v in request.headers.multi_items()]
+        plan = apply_credential(cred, request.method, str(request.url), headers, body)
+        if plan.query:
+            for param in plan.redact_query:
+                _register_query_param(param)
+        return plan
+
+    @staticmethod
+    def _apply_httpx(request: Any, plan: AuthPlan) -> str | None:
+        original = None
+        if plan.query:
+            original = str(request.url)
+            request.url = request.url.copy_merge_params(plan.query)
+        for k, v in plan.headers.items():
+            request.headers[k] = v
+        return original
+
+    @staticmethod
+    def _restore(request: Any, original: str | None, plan: AuthPlan) -> None:
+        if original is not None:
+            request.url = type(request.url)(redact_url(str(request.url), plan.redact_query))
+
+    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        if self.requires_request_body:
+            request.read()
+        cred = self._resolve()
+        plan = self._plan_for(cred, request)
+        original = self._apply_httpx(request, plan)
+        try:
+            yield request
+        finally:
+            self._restore(request, original, plan)
+
+    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        if self.requires_request_body:
+            await request.aread()
+        cred = await self._aresolve()
+        plan = self._plan_for(cred, request)
+        original = self._apply_httpx(request, plan)
+        try:
+            yield request
+        finally:
+            self._restore(request, original, plan)
+
+    def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """httpx's generic entry point (used by custom transports): same as the sync flow."""
+        yield from self.sync_auth_flow(request)
+
+    # -- requests ----------------------------------------------------------------------------
+    def __call__(self, request: Any) -> Any:
+        """``requests`` calls the auth with the prepared request before each send."""
+        cred = self._resolve()
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode()
+        elif body is not None and not isinstance(body, bytes):
+            body = None  # a file or generator: only a signer needs it, and refuses clearly
+        elif body is None:
+            body = b""
+        plan = apply_credential(
+            cred, request.method, request.url, list(request.headers.items()), body
+        )
+        if plan.query:
+            for param in plan.redact_query:
+                _register_query_param(param)
+            request.url = _set_query(request.url, plan.query)
+        for k, v in plan.headers.items():
+            request.headers[k] = v
+        return request
+
+
+_AUTH_CLASS: type[CredentialAuth] | None = None
+
+
+def _auth_class() -> type[CredentialAuth]:
+    """CredentialAuth made an instance of every installed ``httpx*.Auth`` base."""
+    global _AUTH_CLASS
+    if _AUTH_CLASS is None:
+        bases: list[type] = [CredentialAuth]
+        for module in ("httpx2", "httpx"):
+            try:
+                bases.append(__import__(module).Auth)
+            except ImportError:
+                continue
+        _AUTH_CLASS = type("CredentialAuth", tuple(bases), {"__module__": __name__})
+    return _AUTH_CLASS
+
+
+def make_auth(store: CredentialStore, name: str, *, resource: str | None = None) -> CredentialAuth:
+    """Build the auth object (what ``store.http_auth`` returns)."""
+    return _auth_class()(store, name, resource=resource)

@@ -1,0 +1,432 @@
+"""The embedded default: one SQLite file in WAL mode, shared by every process on the machine.
+
+Freshness without staleness: each thread keeps its own read connection and a cache of rows
+(ciphertext and metadata only). Before serving from that cache, a read asks
+``PRAGMA data_version``, which changes whenever any *other* connection commits; all writes go
+through a separate writer connection, so every commit, from this process or another, empties
+the cache on the next read. A read therefore costs one pragma when nothing changed.
+
+Writers take the lock up front (``BEGIN IMMEDIATE``) and wait for it (busy timeout) instead of
+failing with "database is locked"; a wait past the timeout becomes ``StoreUnavailableError``.
+Connections are re-created after ``fork``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreUnavailableError
+from .base import AuditRow, Backend, ModelRow, Record, Transaction
+
+__all__ = ["SQLiteBackend", "parse_sqlite_url"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS credentials(
+    name TEXT PRIMARY KEY, category TEXT NOT NULL, kind TEXT NOT NULL,
+    enabled INTEGER NOT NULL, description TEXT NOT NULL, version INTEGER NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, expires_at REAL,
+    preview TEXT NOT NULL, secret BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments(
+    name TEXT NOT NULL, resource_type TEXT NOT NULL, resource_name TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY(name, resource_type, resource_name));
+CREATE TABLE IF NOT EXISTS models(
+    name TEXT PRIMARY KEY, credential TEXT NOT NULL, model TEXT NOT NULL, base_url TEXT,
+    params TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, action TEXT NOT NULL,
+    name TEXT, resource TEXT, reason TEXT, pid INTEGER NOT NULL, host TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE INDEX IF NOT EXISTS audit_name_at ON audit(name, at);
+"""
+_COLS = (
+    "name, category, kind, enabled, description, version, created_at, updated_at, "
+    "expires_at, preview, secret"
+)
+_MISSING = object()
+
+
+def parse_sqlite_url(url: str) -> Path:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute.db`` (SQLAlchemy's convention)."""
+    if not url.startswith("sqlite:///"):
+        raise StoreUnavailableError(
+            "store url: a SQLite url looks like sqlite:///relative.db or sqlite:////abs/path.db"
+        )
+    path = url[len("sqlite:///") :]
+    if not path or path == ":memory:":
+        raise StoreUnavailableError(
+            "store url: an in-memory SQLite store cannot be shared between connections; "
+            "use a file such as sqlite:////tmp/creds.db"
+        )
+    return Path(path)
+
+
+def _row_to_record(row: tuple[Any, ...]) -> Record:
+    return Record(
+        row[0],
+        row[1],
+        row[2],
+        bool(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        bytes(row[10]),
+    )
+
+
+def _record_params(r: Record) -> tuple[Any, ...]:
+    return (
+        r.name,
+        r.category,
+        r.kind,
+        int(r.enabled),
+        r.description,
+        r.version,
+        r.created_at,
+        r.updated_at,
+        r.expires_at,
+        r.preview,
+        r.blob,
+    )
+
+
+class _ReadState:
+    __slots__ = ("cache", "conn", "data_version", "pid")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.cache: dict[str, Any] = {}
+        self.data_version = -1
+        self.pid = os.getpid()
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def get(self, name: str) -> Record | None:
+        row = self._c.execute(f"SELECT {_COLS} FROM credentials WHERE name=?", (name,)).fetchone()
+        return _row_to_record(row) if row else None
+
+    def insert(self, record: Record) -> bool:
+        cur = self._c.execute(
+            f"INSERT OR IGNORE INTO credentials({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            _record_params(record),
+        )
+        return cur.rowcount == 1
+
+    def replace(self, record: Record) -> None:
+        self._c.execute(
+            "UPDATE credentials SET category=?, kind=?, enabled=?, description=?, version=?, "
+            "created_at=?, updated_at=?, expires_at=?, preview=?, secret=? WHERE name=?",
+            (*_record_params(record)[1:], record.name),
+        )
+
+    def delete(self, name: str) -> None:
+        self._c.execute("DELETE FROM credentials WHERE name=?", (name,))
+        self._c.execute("DELETE FROM attachments WHERE name=?", (name,))
+
+    def all_records(self) -> list[Record]:
+        rows = self._c.execute(f"SELECT {_COLS} FROM credentials ORDER BY name").fetchall()
+        return [_row_to_record(r) for r in rows]
+
+    def attachments(self, name: str) -> list[tuple[str, str]]:
+        return _attachments(self._c, name)
+
+    def attach(self, name: str, resource_type: str, resource_name: str, at: float) -> bool:
+        cur = self._c.execute(
+            "INSERT OR IGNORE INTO attachments VALUES (?,?,?,?)",
+            (name, resource_type, resource_name, at),
+        )
+        return cur.rowcount == 1
+
+    def detach(self, name: str, resource_type: str, resource_name: str) -> bool:
+        cur = self._c.execute(
+            "DELETE FROM attachments WHERE name=? AND resource_type=? AND resource_name=?",
+            (name, resource_type, resource_name),
+        )
+        return cur.rowcount == 1
+
+    def get_model(self, name: str) -> ModelRow | None:
+        return _get_model(self._c, name)
+
+    def insert_model(self, row: ModelRow) -> bool:
+        cur = self._c.execute(
+            "INSERT OR IGNORE INTO models VALUES (?,?,?,?,?,?)",
+            (
+                row.name,
+                row.credential,
+                row.model,
+                row.base_url,
+                json.dumps(row.params),
+                row.created_at,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def delete_model(self, name: str) -> None:
+        self._c.execute("DELETE FROM models WHERE name=?", (name,))
+
+    def audit(self, row: AuditRow) -> None:
+        _insert_audit(self._c, [row])
+
+
+def _attachments(c: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
+    rows = c.execute(
+        "SELECT resource_type, resource_name FROM attachments WHERE name=? "
+        "ORDER BY resource_type, resource_name",
+        (name,),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _model_from_row(r: tuple[Any, ...]) -> ModelRow:
+    return ModelRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+
+
+def _get_model(c: sqlite3.Connection, name: str) -> ModelRow | None:
+    r = c.execute("SELECT * FROM models WHERE name=?", (name,)).fetchone()
+    return _model_from_row(r) if r else None
+
+
+def _insert_audit(c: sqlite3.Connection, rows: Sequence[AuditRow]) -> None:
+    c.executemany(
+        "INSERT INTO audit(at, action, name, resource, reason, pid, host) VALUES (?,?,?,?,?,?,?)",
+        [(r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host) for r in rows],
+    )
+
+
+class SQLiteBackend(Backend):
+    """A SQLite file in WAL mode; see the module docstring for how reads stay fresh."""
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self.url = f"sqlite:///{self.path}"
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._all_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"store: cannot create the folder {self.path.parent} ({exc.strerror})"
+            ) from None
+        self._store_id = self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"SQLiteBackend({str(self.path)!r})"
+
+    # -- connections ---------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreUnavailableError("store is closed; open it again")
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"store: cannot open {self.path} ({exc})") from None
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn
+
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():
+            # Connections of the parent must not be used (nor closed) in the child.
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._all_conns = []
+            self._conns_lock = threading.Lock()
+            self._write_lock = threading.Lock()
+            self._writer = None
+
+    def _read_state(self) -> _ReadState:
+        st: _ReadState | None = getattr(self._local, "st", None)
+        if st is None or st.pid != os.getpid():
+            self._check_fork()
+            st = _ReadState(self._connect())
+            self._local.st = st
+        return st
+
+    def _reader(self) -> sqlite3.Connection:
+        return self._read_state().conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._check_fork()
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _unavailable(exc, self.busy_timeout) from None
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                conn.execute("ROLLBACK")
+                raise _unavailable(exc, self.busy_timeout) from None
+
+    def _init_schema(self) -> str:
+        with self._write_lock:
+            conn = self._connect()
+            try:
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                raise _unavailable(exc, self.busy_timeout) from None
+            if str(mode).lower() != "wal":
+                raise StoreUnavailableError(f"store: {self.path} cannot use WAL mode ({mode})")
+            self._writer = conn
+        with self._write() as c:
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
+            store_id: str = c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
+        return store_id
+
+    # -- Backend -------------------------------------------------------------------------
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+    @property
+    def default_key_file(self) -> str | None:
+        return str(self.path.with_name(self.path.name + ".key"))
+
+    def get(self, name: str) -> Record | None:
+        st: _ReadState | None = getattr(self._local, "st", None)
+        if st is None or st.pid != os.getpid():
+            st = self._read_state()
+        try:
+            dv = st.conn.execute("PRAGMA data_version").fetchone()[0]
+            if dv != st.data_version:
+                st.cache.clear()
+                st.data_version = dv
+            rec = st.cache.get(name, _MISSING)
+            if rec is _MISSING:
+                row = st.conn.execute(
+                    f"SELECT {_COLS} FROM credentials WHERE name=?", (name,)
+                ).fetchone()
+                rec = _row_to_record(row) if row else None
+                st.cache[name] = rec
+        except sqlite3.Error as exc:
+            raise _unavailable(exc, self.busy_timeout) from None
+        return rec  # type: ignore[no-any-return]
+
+    def list_records(self, *, category: str | None = None, kind: str | None = None) -> list[Record]:
+        sql = f"SELECT {_COLS} FROM credentials WHERE 1=1"
+        args: list[Any] = []
+        if category is not None:
+            sql += " AND category=?"
+            args.append(category)
+        if kind is not None:
+            sql += " AND kind=?"
+            args.append(kind)
+        rows = self._read(lambda c: c.execute(sql + " ORDER BY name", args).fetchall())
+        return [_row_to_record(r) for r in rows]
+
+    def _read(self, fn: Any) -> Any:
+        try:
+            return fn(self._reader())
+        except sqlite3.Error as exc:
+            raise _unavailable(exc, self.busy_timeout) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._write() as conn:
+            yield _SQLiteTransaction(conn)
+
+    def attachments(self, name: str) -> list[tuple[str, str]]:
+        result: list[tuple[str, str]] = self._read(lambda c: _attachments(c, name))
+        return result
+
+    def get_model(self, name: str) -> ModelRow | None:
+        result: ModelRow | None = self._read(lambda c: _get_model(c, name))
+        return result
+
+    def list_models(self) -> list[ModelRow]:
+        rows = self._read(lambda c: c.execute("SELECT * FROM models ORDER BY name").fetchall())
+        return [_model_from_row(r) for r in rows]
+
+    def append_audit(self, rows: Sequence[AuditRow]) -> None:
+        if rows:
+            with self._write() as c:
+                _insert_audit(c, rows)
+
+    def query_audit(
+        self,
+        *,
+        name: str | None,
+        limit: int,
+        since: float | None,
+        action: str | None,
+        resource: str | None,
+    ) -> list[AuditRow]:
+        sql = "SELECT at, action, name, resource, reason, pid, host FROM audit WHERE 1=1"
+        args: list[Any] = []
+        for col, val in (("name", name), ("action", action), ("resource", resource)):
+            if val is not None:
+                sql += f" AND {col}=?"
+                args.append(val)
+        if since is not None:
+            sql += " AND at>=?"
+            args.append(since)
+        sql += " ORDER BY at DESC, id DESC LIMIT ?"
+        args.append(limit)
+        rows = self._read(lambda c: c.execute(sql, args).fetchall())
+        return [AuditRow(*r) for r in rows]
+
+    def prune_audit(self, before: float) -> int:
+        with self._write() as c:
+            return c.execute("DELETE FROM audit WHERE at<?", (before,)).rowcount
+
+    def close(self) -> None:
+        if self._pid != os.getpid():
+            return
+        self._closed = True
+        with self._conns_lock:
+            conns, self._all_conns = self._all_conns, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._writer = None
+        self._local = threading.local()
+
+
+def _unavailable(exc: sqlite3.Error, timeout: float) -> StoreUnavailableError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreUnavailableError(
+            f"store: the SQLite writer lock was held for more than {timeout:g} s; another "
+            "process is writing for long (raise AGENTRUN_CREDS_BUSY_TIMEOUT or retry)"
+        )
+    return StoreUnavailableError(f"store: SQLite error: {text}")

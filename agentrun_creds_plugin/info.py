@@ -1,0 +1,87 @@
+"""What the store shows about credentials, models and events: metadata, never a secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["AuditEvent", "CheckReport", "CredentialInfo", "ModelConfig", "from_timestamp"]
+
+
+def from_timestamp(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """A credential as ``get``/``list`` show it: a masked preview and no secret."""
+
+    name: str
+    category: str
+    kind: str
+    enabled: bool
+    description: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    attachments: tuple[tuple[str, str], ...]
+    preview: str
+    expires_at: datetime | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
+
+    @property
+    def status(self) -> str:
+        """``enabled``, ``disabled`` or ``expired``, as a console would show it."""
+        if not self.enabled:
+            return "disabled"
+        return "expired" if self.expired else "enabled"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A model configuration that uses an existing credential ("Use Existing Credential")."""
+
+    name: str
+    credential: str
+    model: str
+    base_url: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One audited action. ``reason`` explains failures and forced deletes; never a secret."""
+
+    at: datetime
+    action: str
+    name: str | None
+    resource: str | None
+    reason: str | None
+    pid: int
+    host: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``check`` found: ``problems`` stop use, ``warnings`` will soon."""
+
+    name: str
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.ok and not self.warnings:
+            return f"{self.name}: ok"
+        lines = [f"{self.name}: {'ok' if self.ok else 'problems found'}"]
+        lines += [f"  problem: {p}" for p in self.problems]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)

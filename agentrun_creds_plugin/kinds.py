@@ -1,0 +1,589 @@
+"""Credential kinds: typed pydantic models, the name rule and the input rules.
+
+Seven kinds in two categories, as in AgentRun: ``service`` credentials verify inbound callers,
+``third_party`` credentials authenticate outbound calls. Every secret field is a
+``pydantic.SecretStr`` so that ``repr``, ``str`` and ``model_dump_json`` never show it.
+
+Validation errors are raised as :class:`InvalidCredentialError` and never as a raw pydantic
+``ValidationError``, whose text includes the offending input (which here is a secret).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InvalidCredentialError
+
+__all__ = [
+    "CATEGORIES",
+    "KINDS",
+    "PROVIDER_BASE_URLS",
+    "ApiKeyCredential",
+    "BasicAuthCredential",
+    "CloudAccessKeyCredential",
+    "Credential",
+    "CredentialBase",
+    "CustomHeadersCredential",
+    "JwtCredential",
+    "ModelServiceCredential",
+    "ToolApiKeyCredential",
+    "check_name",
+    "credential_from_dict",
+    "credential_from_plaintext",
+    "credential_to_plaintext",
+    "masked_preview",
+]
+
+NAME_RULE = "1 to 64 characters: a letter or underscore, then letters, digits, '_' or '-'"
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
+_PREFIX_RE = re.compile(r"(bearer|basic)\s", re.IGNORECASE)
+RAW_KEY_HINT = "enter only the raw key, without a prefix such as 'Bearer '"
+
+#: Default base URLs of the model providers a ``ModelServiceCredential`` knows.
+PROVIDER_BASE_URLS: dict[str, str | None] = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "azure_openai": None,
+    "dashscope": "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "moonshot": "https://api.moonshot.cn/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "openai_compatible": None,
+}
+
+
+def check_name(name: object, *, field: str = "name") -> str:
+    """Return ``name`` if it follows the AgentRun name rule, else raise (422)."""
+    if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None:
+        raise InvalidCredentialError(f"{field}: invalid name; use {NAME_RULE}")
+    return name
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+
+
+def _check_raw_key(value: SecretStr, field: str) -> SecretStr:
+    raw = value.get_secret_value()
+    if not raw:
+        raise ValueError(f"{field} is empty; {RAW_KEY_HINT}")
+    if _PREFIX_RE.match(raw):
+        raise ValueError(f"{field} starts with an auth scheme prefix; {RAW_KEY_HINT}")
+    if raw != raw.strip():
+        raise ValueError(f"{field} has leading or trailing white space; {RAW_KEY_HINT}")
+    if _has_control(raw):
+        raise ValueError(f"{field} contains a control character; {RAW_KEY_HINT}")
+    if any(c.isspace() for c in raw):
+        raise ValueError(f"{field} contains white space; {RAW_KEY_HINT}")
+    return value
+
+
+def _check_header_name(name: str, field: str) -> str:
+    if not name or any(c not in _TOKEN_CHARS for c in name):
+        raise ValueError(
+            f"{field} is not a legal HTTP header name; use letters, digits and !#$%&'*+-.^_`|~"
+        )
+    return name
+
+
+def _check_header_value(value: str, field: str) -> None:
+    if _has_control(value):
+        raise ValueError(f"{field} contains a control character (CR, LF, NUL...); remove it")
+
+
+class CredentialBase(BaseModel):
+    """Fields and behaviour shared by every kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    category: ClassVar[Literal["service", "third_party"]]
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    expires_at: datetime | None = None
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _invalid(exc, type(self).__name__) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _invalid(exc, cls.__name__) from None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(
+                "expires_at has no time zone; pass an aware datetime such as "
+                "datetime.now(timezone.utc) + timedelta(hours=1)"
+            )
+        return value.astimezone(UTC) if value is not None else None
+
+    def preview(self) -> str:
+        """A masked, human-recognisable summary: never enough of a secret to use it."""
+        return "****"
+
+
+def _invalid(exc: ValidationError, where: str) -> InvalidCredentialError:
+    messages = []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = ".".join(str(p) for p in err["loc"]) or where
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        messages.append(f"{loc}: {msg}")
+    return InvalidCredentialError(f"invalid {where}: " + "; ".join(messages), errors=messages)
+
+
+def _mask(secret: SecretStr) -> str:
+    raw = secret.get_secret_value()
+    if len(raw) >= 16:
+        return f"{raw[:3]}...{raw[-4:]}"
+    return "****"
+
+
+class ApiKeyCredential(CredentialBase):
+    """Inbound API key: callers send the raw key (or ``<prefix> <key>``) in ``header_name``."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "service"
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    kind: Literal["api_key"] = "api_key"
+    api_key: SecretStr
+    header_name: str = "Authorization"
+    prefix: str | None = None
+
+    @field_validator("api_key")
+    @classmethod
+    def _raw(cls, v: SecretStr) -> SecretStr:
+        return _check_raw_key(v, "api_key")
+
+    @field_validator("header_name")
+    @classmethod
+    def _hn(cls, v: str) -> str:
+        return _check_header_name(v, "header_name")
+
+    @field_validator("prefix")
+    @classmethod
+    def _pfx(cls, v: str | None) -> str | None:
+        if v is not None and (not v or any(c not in _TOKEN_CHARS for c in v)):
+            raise ValueError("prefix must be a single word such as 'Bearer'")
+        return v
+
+    def preview(self) -> str:
+        return (
+            f"{self.header_name}: {self.prefix + ' ' if self.prefix else ''}{_mask(self.api_key)}"
+        )
+
+
+class JwtCredential(CredentialBase):
+    """Inbound JWT verification against a static JWKS or an https JWKS URL."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "service"
+
+    kind: Literal["jwt"] = "jwt"
+    jwks: dict[str, Any] | None = None
+    jwks_url: str | None = None
+    refresh_interval: int = Field(default=300, ge=1)
+    issuer: str | None = None
+    audience: str | list[str] | None = None
+    required_scopes: list[str] = Field(default_factory=list)
+    algorithms: list[str] | None = None
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().startswith("https://"):
+            raise ValueError("jwks_url must use https:// (the key set must not be spoofable)")
+        return v
+
+    @field_validator("jwks")
+    @classmethod
+    def _public_only(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        keys = v.get("keys")
+        if not isinstance(keys, list) or not keys:
+            raise ValueError("jwks needs a non-empty 'keys' array")
+        for i, key in enumerate(keys):
+            if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC", "OKP"):
+                raise ValueError(
+                    f"jwks.keys[{i}] is not a public RSA, EC or OKP key (symmetric 'oct' keys "
+                    "cannot be published)"
+                )
+            if any(k in key for k in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
+                raise ValueError(
+                    f"jwks.keys[{i}] holds private key material; publish only the public key"
+                )
+        return v
+
+    @field_validator("algorithms")
+    @classmethod
+    def _algs(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            bad = [a for a in v if a.lower() == "none" or a.upper().startswith("HS")]
+            if bad or not v:
+                raise ValueError(
+                    "algorithms must be a non-empty list of asymmetric algorithms "
+                    "(RS256, ES256, EdDSA...); 'none' and HMAC are refused"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JwtCredential:
+        if (self.jwks is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks (a JWKS dict) or jwks_url (https)")
+        return self
+
+    def preview(self) -> str:
+        if self.jwks_url:
+            return f"jwks_url {self.jwks_url}"
+        return f"jwks with {len((self.jwks or {}).get('keys', []))} key(s)"
+
+
+class BasicAuthCredential(CredentialBase):
+    """HTTP Basic. Not for production without HTTPS: base64 is no encryption."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "service"
+    secret_fields: ClassVar[tuple[str, ...]] = ("password",)
+
+    kind: Literal["basic"] = "basic"
+    username: str
+    password: SecretStr
+
+    @field_validator("username")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not v or ":" in v or _has_control(v):
+            raise ValueError("username must be non-empty, without ':' or control characters")
+        return v
+
+    @field_validator("password")
+    @classmethod
+    def _pw(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if not raw or _has_control(raw):
+            raise ValueError("password must be non-empty, without control characters")
+        return v
+
+    def preview(self) -> str:
+        return f"{self.username}:****"
+
+
+class ModelServiceCredential(CredentialBase):
+    """An LLM provider's API key (OpenAI, Anthropic, and OpenAI-compatible providers)."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "third_party"
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    kind: Literal["model_service"] = "model_service"
+    provider: str
+    api_key: SecretStr
+    base_url: str | None = None
+    api_version: str | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, v: str) -> str:
+        if v not in PROVIDER_BASE_URLS:
+            raise ValueError(f"unknown provider; use one of {', '.join(PROVIDER_BASE_URLS)}")
+        return v
+
+    @field_validator("api_key")
+    @classmethod
+    def _raw(cls, v: SecretStr) -> SecretStr:
+        return _check_raw_key(v, "api_key")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().startswith(("https://", "http://")):
+            raise ValueError("base_url must be an http(s) URL")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> ModelServiceCredential:
+        if self.base_url is None and PROVIDER_BASE_URLS[self.provider] is None:
+            raise ValueError(f"provider {self.provider} needs a base_url")
+        if self.provider == "azure_openai" and not self.api_version:
+            raise ValueError("provider azure_openai needs an api_version such as 2024-10-21")
+        return self
+
+    @property
+    def effective_base_url(self) -> str:
+        """``base_url`` when set, else the provider's default."""
+        url = self.base_url or PROVIDER_BASE_URLS[self.provider]
+        assert url is not None  # _needs_url guarantees it
+        return url
+
+    @property
+    def api_style(self) -> Literal["openai", "anthropic", "azure_openai"]:
+        """Which wire protocol the provider speaks."""
+        if self.provider in ("anthropic", "azure_openai"):
+            return self.provider  # type: ignore[return-value]
+        return "openai"
+
+    def preview(self) -> str:
+        return f"{self.provider} {_mask(self.api_key)}"
+
+
+class ToolApiKeyCredential(CredentialBase):
+    """A third-party API key sent in a header (with an optional prefix) or a query parameter."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "third_party"
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key",)
+
+    kind: Literal["tool_api_key"] = "tool_api_key"
+    api_key: SecretStr
+    location: Literal["header", "query"] = "header"
+    param: str = "Authorization"
+    prefix: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_prefix(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "prefix" not in data:
+            location = data.get("location", "header")
+            param = data.get("param", "Authorization")
+            is_auth = isinstance(param, str) and param.lower() == "authorization"
+            data = {**data, "prefix": "Bearer" if location == "header" and is_auth else None}
+        return data
+
+    @field_validator("api_key")
+    @classmethod
+    def _raw(cls, v: SecretStr) -> SecretStr:
+        return _check_raw_key(v, "api_key")
+
+    @model_validator(mode="after")
+    def _param(self) -> ToolApiKeyCredential:
+        if self.location == "header":
+            _check_header_name(self.param, "param")
+        elif not self.param or _has_control(self.param) or any(c in self.param for c in "&=#"):
+            raise ValueError("param must be a query parameter name without '&', '=' or '#'")
+        if self.location == "query" and self.prefix is not None:
+            raise ValueError("a query parameter never has a prefix; drop prefix")
+        if self.prefix is not None and (
+            not self.prefix or any(c not in _TOKEN_CHARS for c in self.prefix)
+        ):
+            raise ValueError("prefix must be a single word such as 'Bearer'")
+        return self
+
+    def preview(self) -> str:
+        where = "?" if self.location == "query" else ""
+        return (
+            f"{where}{self.param}: {self.prefix + ' ' if self.prefix else ''}{_mask(self.api_key)}"
+        )
+
+
+class CloudAccessKeyCredential(CredentialBase):
+    """An AK/SK pair; requests are signed (SigV4, ACS3-HMAC-SHA256, TC3-HMAC-SHA256)."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "third_party"
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_key_secret", "security_token")
+
+    kind: Literal["cloud_ak_sk"] = "cloud_ak_sk"
+    provider: Literal["aws", "aliyun", "tencent"]
+    access_key_id: str
+    access_key_secret: SecretStr
+    account_id: str | None = None
+    security_token: SecretStr | None = None
+    region: str | None = None
+
+    @field_validator("access_key_id")
+    @classmethod
+    def _akid(cls, v: str) -> str:
+        if not v or v != v.strip() or _has_control(v) or " " in v:
+            raise ValueError(
+                "access_key_id must be non-empty, without spaces or control characters"
+            )
+        return v
+
+    @field_validator("access_key_secret")
+    @classmethod
+    def _raw(cls, v: SecretStr) -> SecretStr:
+        return _check_raw_key(v, "access_key_secret")
+
+    @field_validator("security_token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            raw = v.get_secret_value()
+            if not raw or _has_control(raw) or raw != raw.strip():
+                raise ValueError(
+                    "security_token must be non-empty, without surrounding white space or "
+                    "control characters"
+                )
+        return v
+
+    def preview(self) -> str:
+        return f"{self.provider} {self.access_key_id} / ****"
+
+
+class CustomHeadersCredential(CredentialBase):
+    """Several (or non-standard) headers, every value secret."""
+
+    category: ClassVar[Literal["service", "third_party"]] = "third_party"
+
+    kind: Literal["custom_headers"] = "custom_headers"
+    headers: dict[str, SecretStr]
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if not v:
+            raise ValueError("headers needs at least one header")
+        for name, value in v.items():
+            _check_header_name(name, "headers (a name)")
+            _check_header_value(value.get_secret_value(), f"headers[{name}]")
+        return v
+
+    def preview(self) -> str:
+        return ", ".join(f"{n}: ****" for n in self.headers)
+
+
+Credential: TypeAlias = Annotated[
+    ApiKeyCredential
+    | JwtCredential
+    | BasicAuthCredential
+    | ModelServiceCredential
+    | ToolApiKeyCredential
+    | CloudAccessKeyCredential
+    | CustomHeadersCredential,
+    Field(discriminator="kind"),
+]
+
+KINDS: dict[str, type[CredentialBase]] = {
+    "api_key": ApiKeyCredential,
+    "jwt": JwtCredential,
+    "basic": BasicAuthCredential,
+    "model_service": ModelServiceCredential,
+    "tool_api_key": ToolApiKeyCredential,
+    "cloud_ak_sk": CloudAccessKeyCredential,
+    "custom_headers": CustomHeadersCredential,
+}
+CATEGORIES: dict[str, str] = {kind: cls.category for kind, cls in KINDS.items()}
+
+
+def credential_from_dict(data: Mapping[str, Any]) -> CredentialBase:
+    """Build a kind from a plain mapping with a ``kind`` key (422 on bad input)."""
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise InvalidCredentialError(f"kind: unknown kind; use one of {', '.join(KINDS)}")
+    result: CredentialBase = KINDS[kind](**{k: v for k, v in data.items()})
+    return result
+
+
+_SEP = b"\x00"
+_TEMPLATE_LIMIT = 65536
+
+
+class _Template:
+    """The secret-free part of a stored credential, parsed and validated once.
+
+    Keyed by the public JSON bytes themselves (no secret in the key or the value), so a resolve
+    only splits the decrypted bytes, wraps the secrets in ``SecretStr`` and builds the object.
+    """
+
+    __slots__ = ("base", "cls", "fields", "fields_set", "headers", "mutable")
+
+    def __init__(self, cred: CredentialBase, fields: list[str], headers: list[str] | None) -> None:
+        self.cls = type(cred)
+        self.fields = fields
+        self.headers = headers
+        self.base = {k: v for k, v in cred.__dict__.items() if k not in fields and k != "headers"}
+        self.fields_set = frozenset(cred.model_fields_set)
+        self.mutable = any(isinstance(v, dict | list) for v in self.base.values())
+
+
+_TEMPLATES: dict[bytes, _Template] = {}
+
+
+def credential_to_plaintext(credential: CredentialBase) -> bytes:
+    """Serialise with secrets revealed: only ever fed straight into encryption.
+
+    Layout: public JSON, then each secret value after a NUL byte (every secret field refuses
+    control characters, so NUL cannot occur inside one).
+    """
+    cls = type(credential)
+    exclude = set(cls.secret_fields)
+    if isinstance(credential, CustomHeadersCredential):
+        exclude.add("headers")
+    public = credential.model_dump(mode="json", exclude=exclude)
+    if isinstance(credential, CustomHeadersCredential):
+        public["$headers"] = list(credential.headers)
+        secrets = [v.get_secret_value() for v in credential.headers.values()]
+    else:
+        present = [f for f in cls.secret_fields if getattr(credential, f) is not None]
+        public["$secrets"] = present
+        secrets = [getattr(credential, f).get_secret_value() for f in present]
+    head = json.dumps(public, separators=(",", ":"), sort_keys=True).encode()
+    return head + b"".join(_SEP + s.encode() for s in secrets)
+
+
+def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
+    """Rebuild a kind from decrypted bytes (validated in full the first time a shape is seen)."""
+    parts = payload.split(_SEP)
+    tpl = _TEMPLATES.get(parts[0])
+    if tpl is None:
+        return _first_load(kind, parts)
+    values = [SecretStr(p.decode()) for p in parts[1:]]
+    data = copy.deepcopy(tpl.base) if tpl.mutable else dict(tpl.base)
+    if tpl.headers is not None:
+        data["headers"] = dict(zip(tpl.headers, values, strict=True))
+    else:
+        data.update(zip(tpl.fields, values, strict=True))
+    obj = tpl.cls.__new__(tpl.cls)
+    obj.__setstate__(
+        {
+            "__dict__": data,
+            "__pydantic_extra__": None,
+            "__pydantic_fields_set__": set(tpl.fields_set),
+            "__pydantic_private__": None,
+        }
+    )
+    return obj
+
+
+def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
+    cls = KINDS[kind]
+    try:
+        public = json.loads(parts[0])
+        headers = public.pop("$headers", None)
+        fields = public.pop("$secrets", [])
+        values = [p.decode() for p in parts[1:]]
+        if headers is not None:
+            public["headers"] = dict(zip(headers, values, strict=True))
+        else:
+            public.update(zip(fields, values, strict=True))
+    except (ValueError, TypeError):
+        raise InvalidCredentialError(f"stored {kind} credential is malformed") from None
+    cred = cls(**public)
+    if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+        _TEMPLATES.clear()
+    _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers)
+    return cred
+
+
+def masked_preview(credential: CredentialBase) -> str:
+    """The preview a ``CredentialInfo`` shows."""
+    return credential.preview()
