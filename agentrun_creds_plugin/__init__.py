@@ -34,6 +34,7 @@ from .kinds import (
     ModelServiceCredential,
     ToolApiKeyCredential,
 )
+from .selection import use_credential, use_credentials
 from .settings import Settings
 from .store import BasicAuthWarning, CredentialStore
 
@@ -70,4 +71,6 @@ __all__ = [
     "VersionConflictError",
     "__version__",
     "generate_master_key",
+    "use_credential",
+    "use_credentials",
 ]

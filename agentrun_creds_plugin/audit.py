@@ -42,7 +42,7 @@ class AuditQueue:
         self._interval = max(0.01, min(interval, 1.0))
         self._prune = prune
         self._prune_every = prune_every
-        self._last_prune = 0.0
+        self._last_prune: float | None = None
         self._events: deque[tuple[float, str, str | None, str | None, str | None]] = deque()
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
@@ -100,7 +100,10 @@ class AuditQueue:
                 except Exception:
                     self._events.extendleft(reversed(batch))
                     raise
-            if self._prune is not None and time.monotonic() - self._last_prune > self._prune_every:
+            due = (
+                self._last_prune is None or time.monotonic() - self._last_prune > self._prune_every
+            )
+            if self._prune is not None and due:
                 self._last_prune = time.monotonic()
                 self._prune()
 

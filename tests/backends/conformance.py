@@ -1,0 +1,172 @@
+"""One conformance suite every backend runs (as keyring ships one for its backends).
+
+A backend's test module subclasses :class:`BackendConformance` and provides two fixtures:
+``backend`` (a fresh, empty store) and ``second`` (another handle on the *same* store, as
+another process would have), so freshness is tested across connections.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from agentrun_creds_plugin.backends.base import AuditRow, Backend, ModelRow, Record
+
+
+def record(
+    name: str,
+    *,
+    version: int = 1,
+    kind: str = "tool_api_key",
+    enabled: bool = True,
+    blob: bytes = b"\x01cipher",
+) -> Record:
+    now = time.time()
+    category = "service" if kind in ("api_key", "jwt", "basic") else "third_party"
+    return Record(name, category, kind, enabled, "d", version, now, now, None, "****", blob)
+
+
+class BackendConformance:
+    """Behaviour every backend must show."""
+
+    def test_store_id_is_stable_and_shared(self, backend: Backend, second: Backend) -> None:
+        assert backend.store_id and backend.store_id == second.store_id
+
+    def test_insert_get_and_duplicate(self, backend: Backend) -> None:
+        with backend.transaction() as tx:
+            assert tx.insert(record("a"))
+            assert not tx.insert(record("a", blob=b"other"))
+        got = backend.get("a")
+        assert got is not None and got.blob == b"\x01cipher" and got.version == 1
+        assert backend.get("missing") is None
+
+    def test_list_filters(self, backend: Backend) -> None:
+        with backend.transaction() as tx:
+            tx.insert(record("b", kind="basic"))
+            tx.insert(record("a", kind="tool_api_key"))
+            tx.insert(record("c", kind="api_key"))
+        assert [r.name for r in backend.list_records()] == ["a", "b", "c"]
+        assert [r.name for r in backend.list_records(category="service")] == ["b", "c"]
+        assert [r.name for r in backend.list_records(kind="basic")] == ["b"]
+        assert backend.list_records(category="service", kind="tool_api_key") == []
+
+    def test_replace_and_delete(self, backend: Backend) -> None:
+        with backend.transaction() as tx:
+            tx.insert(record("a"))
+            tx.attach("a", "tool", "t1", time.time())
+        with backend.transaction() as tx:
+            tx.replace(record("a", version=2, enabled=False, blob=b"new"))
+        got = backend.get("a")
+        assert got is not None and (got.version, got.enabled, got.blob) == (2, False, b"new")
+        with backend.transaction() as tx:
+            tx.delete("a")
+        assert backend.get("a") is None
+        assert backend.attachments("a") == []
+
+    def test_failed_transaction_rolls_back(self, backend: Backend) -> None:
+        with pytest.raises(RuntimeError), backend.transaction() as tx:
+            tx.insert(record("a"))
+            raise RuntimeError("boom")
+        assert backend.get("a") is None
+        with backend.transaction() as tx:  # the writer is usable again
+            assert tx.insert(record("a"))
+
+    def test_attachments_are_idempotent(self, backend: Backend) -> None:
+        with backend.transaction() as tx:
+            tx.insert(record("a"))
+            assert tx.attach("a", "tool", "t", 1.0)
+            assert not tx.attach("a", "tool", "t", 2.0)
+            assert tx.attach("a", "model", "m", 1.0)
+        assert backend.attachments("a") == [("model", "m"), ("tool", "t")]
+        with backend.transaction() as tx:
+            assert tx.detach("a", "tool", "t")
+            assert not tx.detach("a", "tool", "t")
+        assert backend.attachments("a") == [("model", "m")]
+
+    def test_models(self, backend: Backend) -> None:
+        row = ModelRow("gpt", "key", "gpt-4o-mini", None, {"temperature": 0.2}, 1.0)
+        with backend.transaction() as tx:
+            assert tx.insert_model(row)
+            assert not tx.insert_model(row)
+        assert backend.get_model("gpt") == row
+        assert backend.list_models() == [row]
+        with backend.transaction() as tx:
+            tx.delete_model("gpt")
+        assert backend.get_model("gpt") is None
+
+    def test_audit_query_and_prune(self, backend: Backend) -> None:
+        rows = [
+            AuditRow(100.0, "created", "a", None, None, 1, "h"),
+            AuditRow(200.0, "used", "a", "tool:x", None, 1, "h"),
+            AuditRow(300.0, "used", "b", "tool:y", None, 2, "h"),
+            AuditRow(400.0, "use_failed", "a", None, "disabled", 2, "h"),
+        ]
+        backend.append_audit(rows)
+        q = backend.query_audit
+        assert [r.at for r in q(name=None, limit=10, since=None, action=None, resource=None)] == [
+            400.0,
+            300.0,
+            200.0,
+            100.0,
+        ]
+        assert [r.at for r in q(name="a", limit=10, since=None, action=None, resource=None)] == [
+            400.0,
+            200.0,
+            100.0,
+        ]
+        assert [r.at for r in q(name=None, limit=10, since=250.0, action=None, resource=None)] == [
+            400.0,
+            300.0,
+        ]
+        assert [r.at for r in q(name=None, limit=10, since=None, action="used", resource=None)] == [
+            300.0,
+            200.0,
+        ]
+        assert [
+            r.at for r in q(name=None, limit=1, since=None, action=None, resource="tool:x")
+        ] == [200.0]
+        assert q(name=None, limit=2, since=None, action=None, resource=None)[0].reason == "disabled"
+        assert backend.prune_audit(250.0) == 2
+        assert len(q(name=None, limit=10, since=None, action=None, resource=None)) == 2
+
+    def test_writes_of_another_handle_are_seen_at_once(
+        self, backend: Backend, second: Backend
+    ) -> None:
+        with second.transaction() as tx:
+            tx.insert(record("a"))
+        first = backend.get("a")
+        assert first is not None and first.version == 1
+        for version in range(2, 30):
+            with second.transaction() as tx:
+                tx.replace(record("a", version=version, blob=bytes([version])))
+            got = backend.get("a")
+            assert got is not None and got.version == version and got.blob == bytes([version])
+        with second.transaction() as tx:
+            tx.delete("a")
+        assert backend.get("a") is None
+        with second.transaction() as tx:
+            tx.insert(record("a", version=1, blob=b"again"))
+        got = backend.get("a")
+        assert got is not None and got.blob == b"again"
+
+    def test_own_writes_are_seen_at_once_from_every_thread(self, backend: Backend) -> None:
+        with backend.transaction() as tx:
+            tx.insert(record("a"))
+        assert backend.get("a") is not None
+        seen: list[int] = []
+
+        def reader() -> None:
+            got = backend.get("a")
+            seen.append(got.version if got else -1)
+
+        for version in (2, 3):
+            with backend.transaction() as tx:
+                tx.replace(record("a", version=version))
+            t = threading.Thread(target=reader)
+            t.start()
+            t.join()
+            got = backend.get("a")
+            assert got is not None and got.version == version
+        assert seen == [2, 3]

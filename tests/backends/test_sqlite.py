@@ -1,0 +1,87 @@
+"""The SQLite backend runs the conformance suite, plus SQLite-only behaviour."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import agentrun_creds_plugin as acp
+from agentrun_creds_plugin.backends.sqlite import SQLiteBackend, parse_sqlite_url
+
+from .conformance import BackendConformance, record
+
+
+class TestSQLiteConformance(BackendConformance):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[SQLiteBackend]:
+        b = SQLiteBackend(tmp_path / "c.db")
+        yield b
+        b.close()
+
+    @pytest.fixture
+    def second(self, backend: SQLiteBackend) -> Iterator[SQLiteBackend]:
+        b = SQLiteBackend(backend.path)
+        yield b
+        b.close()
+
+
+def test_url_convention() -> None:
+    assert parse_sqlite_url("sqlite:///rel/c.db") == Path("rel/c.db")
+    assert parse_sqlite_url("sqlite:////abs/c.db") == Path("/abs/c.db")
+    with pytest.raises(acp.StoreUnavailableError, match="in-memory"):
+        parse_sqlite_url("sqlite:///:memory:")
+    with pytest.raises(acp.StoreUnavailableError, match="sqlite:///"):
+        parse_sqlite_url("sqlite://c.db")
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    b = SQLiteBackend(tmp_path / "c.db")
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    b.close()
+
+
+def test_held_writer_lock_becomes_store_unavailable(tmp_path: Path) -> None:
+    b = SQLiteBackend(tmp_path / "c.db", busy_timeout=0.3)
+    blocker = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    start = time.monotonic()
+    with pytest.raises(acp.StoreUnavailableError) as info, b.transaction() as tx:
+        tx.insert(record("a"))
+    assert time.monotonic() - start >= 0.25  # it waited for the lock first
+    assert info.value.status_code == 503
+    assert "locked" not in str(info.value).replace("lock was held", "")
+    blocker.execute("ROLLBACK")
+    with b.transaction() as tx:  # usable once the lock is free
+        assert tx.insert(record("a"))
+    b.close()
+
+
+def test_writer_waits_for_a_briefly_held_lock(tmp_path: Path) -> None:
+    b = SQLiteBackend(tmp_path / "c.db", busy_timeout=5)
+    blocker = sqlite3.connect(tmp_path / "c.db", isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: blocker.execute("COMMIT")).start()
+    with b.transaction() as tx:
+        assert tx.insert(record("a"))
+    assert b.get("a") is not None
+    b.close()
+
+
+def test_closed_backend_refuses(tmp_path: Path) -> None:
+    b = SQLiteBackend(tmp_path / "c.db")
+    b.close()
+    with pytest.raises(acp.StoreUnavailableError, match="closed"):
+        b.get("a")
+
+
+def test_unwritable_folder_is_store_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(acp.StoreUnavailableError, match="cannot create the folder"):
+        SQLiteBackend(blocker / "sub" / "c.db")

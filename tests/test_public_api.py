@@ -1,0 +1,83 @@
+"""The public surface is explicit and pinned; importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import agentrun_creds_plugin as acp
+
+EXPECTED = [
+    "ApiKeyCredential",
+    "AuditEvent",
+    "AuthenticationError",
+    "BasicAuthCredential",
+    "BasicAuthWarning",
+    "CheckReport",
+    "CloudAccessKeyCredential",
+    "Credential",
+    "CredentialBase",
+    "CredentialDisabledError",
+    "CredentialError",
+    "CredentialExistsError",
+    "CredentialExpiredError",
+    "CredentialInUseError",
+    "CredentialInfo",
+    "CredentialNotFoundError",
+    "CredentialStore",
+    "CustomHeadersCredential",
+    "DecryptionError",
+    "InvalidCredentialError",
+    "JwtCredential",
+    "ModelConfig",
+    "ModelServiceCredential",
+    "PermissionDeniedError",
+    "Settings",
+    "StoreUnavailableError",
+    "ToolApiKeyCredential",
+    "VersionConflictError",
+    "__version__",
+    "generate_master_key",
+    "use_credential",
+    "use_credentials",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(acp.__all__) == sorted(EXPECTED)
+    for name in acp.__all__:
+        assert getattr(acp, name) is not None
+
+
+def test_import_does_not_pull_integrations() -> None:
+    code = (
+        "import sys, agentrun_creds_plugin\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('langchain_core', 'langchain', 'langchain_openai', 'langchain_anthropic', 'openai', "
+        "'anthropic', 'httpx', 'httpx2', 'requests', 'psycopg', 'click')]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_error_tree_and_status_codes() -> None:
+    expected = {
+        acp.CredentialNotFoundError: 404,
+        acp.CredentialDisabledError: 401,
+        acp.CredentialExistsError: 409,
+        acp.CredentialInUseError: 409,
+        acp.VersionConflictError: 409,
+        acp.CredentialExpiredError: 401,
+        acp.InvalidCredentialError: 422,
+        acp.AuthenticationError: 401,
+        acp.PermissionDeniedError: 403,
+        acp.DecryptionError: 500,
+        acp.StoreUnavailableError: 503,
+    }
+    for cls, code in expected.items():
+        assert issubclass(cls, acp.CredentialError)
+        assert cls.status_code == code
+    assert issubclass(acp.InvalidCredentialError, ValueError)
+    assert acp.AuthenticationError("missing header").reason == "missing header"
+    assert acp.PermissionDeniedError("missing scope read").status_code == 403
