@@ -516,6 +516,7 @@ class _Template:
 
 
 _TEMPLATES: dict[bytes, _Template] = {}
+_set = object.__setattr__
 
 
 def credential_to_plaintext(credential: CredentialBase) -> bytes:
@@ -546,21 +547,21 @@ def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
     tpl = _TEMPLATES.get(parts[0])
     if tpl is None:
         return _first_load(kind, parts)
-    values = [SecretStr(p.decode()) for p in parts[1:]]
     data = copy.deepcopy(tpl.base) if tpl.mutable else dict(tpl.base)
     if tpl.headers is not None:
-        data["headers"] = dict(zip(tpl.headers, values, strict=True))
-    else:
-        data.update(zip(tpl.fields, values, strict=True))
-    obj = tpl.cls.__new__(tpl.cls)
-    obj.__setstate__(
-        {
-            "__dict__": data,
-            "__pydantic_extra__": None,
-            "__pydantic_fields_set__": set(tpl.fields_set),
-            "__pydantic_private__": None,
+        data["headers"] = {
+            h: SecretStr(p.decode()) for h, p in zip(tpl.headers, parts[1:], strict=True)
         }
-    )
+    else:
+        for f, p in zip(tpl.fields, parts[1:], strict=True):
+            data[f] = SecretStr(p.decode())
+    obj = tpl.cls.__new__(tpl.cls)
+    # What pydantic's model_construct does, minus its generic work: the template was
+    # validated in full, and the AEAD tag vouches for the secrets.
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(tpl.fields_set))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
 
 
