@@ -300,9 +300,21 @@ class CredentialAuth:
             for param in plan.redact_query:
                 _register_query_param(param)
             request.url = _set_query(request.url, plan.query)
+            request.register_hook("response", _requests_redactor(plan.redact_query))
         for k, v in plan.headers.items():
             request.headers[k] = v
         return request
+
+
+def _requests_redactor(params: tuple[str, ...]) -> Callable[..., Any]:
+    """A ``requests`` response hook: the key leaves the URLs the caller can see."""
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
+        response.url = redact_url(response.url, params)
+        response.request.url = redact_url(response.request.url, params)
+        return response
+
+    return hook
 
 
 _AUTH_CLASS: type[CredentialAuth] | None = None
