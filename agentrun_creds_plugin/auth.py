@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
 import time
 import urllib.parse
@@ -48,7 +49,15 @@ from .selection import selected_name
 if TYPE_CHECKING:
     from .store import CredentialStore
 
-__all__ = ["AuthPlan", "CredentialAuth", "apply_credential", "make_auth"]
+__all__ = [
+    "AuthPlan",
+    "CredentialAuth",
+    "SigningOptions",
+    "apply_credential",
+    "make_auth",
+    "redact_url",
+    "sign_cloud",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -65,9 +74,139 @@ class AuthPlan:
         return f"AuthPlan(headers={sorted(self.headers)}, query={sorted(self.query)})"
 
 
-Signer = Callable[
-    [CloudAccessKeyCredential, str, str, list[tuple[str, str]], bytes, float], dict[str, str]
-]
+@dataclass(frozen=True)
+class SigningOptions:
+    """Explicit signing targets; anything left ``None`` is derived from the URL and headers
+    (the provider's convention), then from the credential's ``region``."""
+
+    service: str | None = None
+    region: str | None = None
+    action: str | None = None
+    version: str | None = None
+    unsigned_payload: bool = False
+
+
+_PROCESS_KEY = os.urandom(32)
+_SIGNING_KEYS: dict[tuple[bytes, str, str, str], bytes] = {}
+
+
+def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: str) -> bytes:
+    """A provider's scoped signing key, cached per (keyed digest of the secret, scope).
+
+    The cache is keyed by an HMAC of the key pair under a per-process random key, so it
+    holds no secret and a rotated secret gets its own entry; a scope lasts one day.
+    """
+    from .signing._request import hmac_sha256
+
+    digest = hmac_sha256(_PROCESS_KEY, f"{ident}\x00{secret}".encode())
+    key = (digest, *scope, "", "")[:4]
+    found = _SIGNING_KEYS.get(key)  # type: ignore[arg-type]
+    if found is None:
+        if len(_SIGNING_KEYS) > 1024:
+            _SIGNING_KEYS.clear()
+        found = derive(secret, *scope)
+        _SIGNING_KEYS[key] = found  # type: ignore[index]
+    return found
+
+
+def sign_cloud(
+    cred: CloudAccessKeyCredential,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    now: float,
+    options: SigningOptions = SigningOptions(),
+) -> list[tuple[str, str]]:
+    """The headers that sign one request with a cloud AK/SK (pure apart from a key cache)."""
+    from .signing import aliyun, aws, tencent
+
+    if body is None and not (cred.provider == "aws" and options.unsigned_payload):
+        raise InvalidCredentialError(
+            "request body: a streaming body cannot be signed; send bytes (content=...), read "
+            "the stream first, or for S3 use http_auth(..., unsigned_payload=True)"
+        )
+    secret = cred.access_key_secret.get_secret_value()
+    token = cred.security_token.get_secret_value() if cred.security_token else None
+    host = urllib.parse.urlsplit(url).netloc
+    try:
+        if cred.provider == "aws":
+            try:
+                target = aws.resolve_target(host, service=options.service, region=options.region)
+            except ValueError:
+                target = aws.resolve_target(
+                    host, service=options.service, region=options.region or cred.region
+                )
+            date = aws.date_stamp(now)
+            key = _scoped_key(
+                aws.derive_signing_key,
+                secret,
+                cred.access_key_id,
+                date,
+                target.region,
+                target.service,
+            )
+            return aws.sign(
+                method,
+                url,
+                headers,
+                body or b"",
+                access_key_id=cred.access_key_id,
+                secret_access_key=secret,
+                now=now,
+                session_token=token,
+                service=target.service,
+                region=target.region,
+                unsigned_payload=options.unsigned_payload,
+                signing_key=key,
+            )
+        if cred.provider == "tencent":
+            tc = tencent.resolve_target(
+                host,
+                headers,
+                service=options.service,
+                region=options.region,
+                action=options.action,
+                version=options.version,
+            )
+            if tc.service is None:
+                raise ValueError(f"cannot tell the Tencent Cloud service from host {host}")
+            date = tencent.credential_date(int(now))
+            key = _scoped_key(
+                tencent.derive_signing_key, secret, cred.access_key_id, date, tc.service
+            )
+            return tencent.sign(
+                method,
+                url,
+                headers,
+                body or b"",
+                secret_id=cred.access_key_id,
+                secret_key=secret,
+                now=int(now),
+                token=token,
+                service=tc.service,
+                region=tc.region or cred.region,
+                action=tc.action,
+                version=tc.version,
+                signing_key=key,
+            )
+        return aliyun.sign(
+            method,
+            url,
+            headers,
+            body or b"",
+            access_key_id=cred.access_key_id,
+            access_key_secret=secret,
+            now=now,
+            security_token=token,
+            action=options.action,
+            version=options.version,
+        )
+    except ValueError as exc:
+        raise InvalidCredentialError(
+            f"signing ({cred.provider}): {exc}; pass service=/region=/action=/version= to "
+            "store.http_auth(...)"
+        ) from None
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -86,7 +225,7 @@ def apply_credential(
     body: bytes | None,
     *,
     now: float | None = None,
-    signer: Signer | None = None,
+    signing: SigningOptions = SigningOptions(),
 ) -> AuthPlan:
     """The pure step: what ``cred`` adds to a request. No I/O, clock passed in."""
     plan = AuthPlan()
@@ -116,18 +255,8 @@ def apply_credential(
         ).decode()
         plan.headers["Authorization"] = f"Basic {token}"
     elif isinstance(cred, CloudAccessKeyCredential):
-        if body is None:
-            raise InvalidCredentialError(
-                "request body: a streaming body cannot be signed; send bytes (content=...) or "
-                "read the stream first"
-            )
-        if signer is None:
-            from .signing_auth import sign_for_provider
-
-            signer = sign_for_provider
-        plan.headers.update(
-            signer(cred, method, url, headers, body, time.time() if now is None else now)
-        )
+        when = time.time() if now is None else now
+        plan.headers.update(sign_cloud(cred, method, url, headers, body, when, signing))
     elif isinstance(cred, JwtCredential):
         raise _jwt_outbound()
     else:  # pragma: no cover - every kind is handled above
@@ -205,14 +334,24 @@ class CredentialAuth:
 
     requires_response_body = False
 
-    def __init__(self, store: CredentialStore, name: str, *, resource: str | None = None) -> None:
+    def __init__(
+        self,
+        store: CredentialStore,
+        name: str,
+        *,
+        resource: str | None = None,
+        signing: SigningOptions | None = None,
+    ) -> None:
         info = store.get(name)
         if info.kind == "jwt":
             raise _jwt_outbound()
         self._store = store
         self.name = name
         self.resource = resource
-        self.requires_request_body = info.kind == "cloud_ak_sk"
+        self.signing = signing or SigningOptions()
+        self.requires_request_body = (
+            info.kind == "cloud_ak_sk" and not self.signing.unsigned_payload
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -235,7 +374,9 @@ class CredentialAuth:
         except Exception:  # httpx.RequestNotRead: a stream that was not read
             body = None
         headers = [(k, v) for k, v in request.headers.multi_items()]
-        plan = apply_credential(cred, request.method, str(request.url), headers, body)
+        plan = apply_credential(
+            cred, request.method, str(request.url), headers, body, signing=self.signing
+        )
         if plan.query:
             for param in plan.redact_query:
                 _register_query_param(param)
@@ -293,8 +434,9 @@ class CredentialAuth:
             body = None  # a file or generator: only a signer needs it, and refuses clearly
         elif body is None:
             body = b""
+        headers = list(request.headers.items())
         plan = apply_credential(
-            cred, request.method, request.url, list(request.headers.items()), body
+            cred, request.method, request.url, headers, body, signing=self.signing
         )
         if plan.query:
             for param in plan.redact_query:
@@ -334,6 +476,12 @@ def _auth_class() -> type[CredentialAuth]:
     return _AUTH_CLASS
 
 
-def make_auth(store: CredentialStore, name: str, *, resource: str | None = None) -> CredentialAuth:
+def make_auth(
+    store: CredentialStore,
+    name: str,
+    *,
+    resource: str | None = None,
+    signing: SigningOptions | None = None,
+) -> CredentialAuth:
     """Build the auth object (what ``store.http_auth`` returns)."""
-    return _auth_class()(store, name, resource=resource)
+    return _auth_class()(store, name, resource=resource, signing=signing)

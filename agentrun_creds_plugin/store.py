@@ -789,12 +789,26 @@ class CredentialStore:
     arotate_master_key = _in_thread(rotate_master_key)
 
     # -- integrations reached by local import (DESIGN section 8) ---------------------------
-    def http_auth(self, name: str, *, resource: str | None = None) -> CredentialAuth:
+    def http_auth(
+        self,
+        name: str,
+        *,
+        resource: str | None = None,
+        service: str | None = None,
+        region: str | None = None,
+        action: str | None = None,
+        version: str | None = None,
+        unsigned_payload: bool = False,
+    ) -> CredentialAuth:
         """A per-request auth object for httpx2, httpx and requests (outbound).
 
         Nothing is decrypted here: the credential is resolved on every request and retry.
-        ``resource`` names the user in audit events (e.g. ``tool:weather``).
+        ``resource`` names the user in audit events (e.g. ``tool:weather``). For cloud
+        AK/SK credentials, ``service``, ``region``, ``action`` and ``version`` override what
+        is derived from the URL and headers; ``unsigned_payload`` (AWS S3) signs
+        ``UNSIGNED-PAYLOAD`` so streaming uploads need not be buffered.
         """
-        from .auth import make_auth
+        from .auth import SigningOptions, make_auth
 
-        return make_auth(self, name, resource=resource)
+        signing = SigningOptions(service, region, action, version, unsigned_payload)
+        return make_auth(self, name, resource=resource, signing=signing)

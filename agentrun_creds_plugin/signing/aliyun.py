@@ -7,8 +7,9 @@ easy to get wrong, and what this module does:
 * the path is encoded **once** (RPC APIs use ``/``), never twice;
 * header values are only trimmed (no inner-whitespace folding), and repeated headers
   are joined with ``,`` after **sorting** their values, as the official SDK does;
-* only ``host``, ``content-type`` and ``x-acs-*`` are signed by default (the doc's
-  list); ``sign_all_headers=True`` signs everything sent, like the SDK;
+* only ``host``, ``content-type``, ``content-md5`` and ``x-acs-*`` are signed by default
+  (the doc's list, plus the body checksum); ``sign_all_headers=True`` signs everything
+  sent, like the SDK;
 * ``Authorization`` uses ``,`` separators with no spaces.
 
 The legacy HMAC-SHA1 algorithms (RPC "V2" query signatures and ROA ``acs AK:sig``)
@@ -18,21 +19,28 @@ are deliberately not offered: V3 covers every API style and SHA-1 should not be 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import os
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
 from ._request import (
+    EMPTY_SHA256,
     HeadersInput,
     Request,
+    encode_path_once,
+    group_headers,
     header_pairs,
+    hmac_sha256,
     iso_extended,
-    reencode_component,
+    iter_headers,
     sha256_hex,
+    sorted_query,
+    sorted_raw_query,
+    split_url,
+    to_bytes,
     utc,
 )
 
@@ -56,7 +64,6 @@ __all__ = [
 ]
 
 ALGORITHM = "ACS3-HMAC-SHA256"
-_PLAIN_PATH_RE = re.compile(r"[A-Za-z0-9\-_.~/]*")
 # Signed by default: what the V3 doc lists as required or recommended.
 _DEFAULT_SIGNED = frozenset({"host", "content-type", "content-md5"})
 # Never signed, even with sign_all_headers: the signature itself and what proxies rewrite.
@@ -78,14 +85,17 @@ _NEVER_SIGNED = frozenset(
 # --------------------------------------------------------------------------- steps
 
 
-def acs_date(now: datetime) -> str:
+def acs_date(now: datetime | float) -> str:
     """``x-acs-date`` value: UTC ``yyyy-MM-ddTHH:mm:ssZ``."""
     return iso_extended(utc(now))
 
 
 def new_nonce() -> str:
-    """A fresh ``x-acs-signature-nonce`` (the server rejects a nonce it has seen)."""
-    return secrets.token_hex(16)
+    """A fresh ``x-acs-signature-nonce`` (the server rejects a nonce it has seen).
+
+    128 bits from ``os.urandom``, the CSPRNG behind :mod:`secrets`, without the wrapper.
+    """
+    return os.urandom(16).hex()
 
 
 def canonical_uri(path: str) -> str:
@@ -93,30 +103,12 @@ def canonical_uri(path: str) -> str:
 
     A correctly encoded wire path is returned unchanged; an empty path is ``/``.
     """
-    if not path:
-        return "/"
-    if _PLAIN_PATH_RE.fullmatch(path):
-        return path
-    return "/".join(reencode_component(segment) for segment in path.split("/"))
+    return encode_path_once(path)
 
 
 def canonical_query_string(query: Iterable[tuple[str, str | None]]) -> str:
     """CanonicalQueryString: RFC 3986 names and values, sorted, always ``name=value``."""
-    pairs = [
-        (reencode_component(name), reencode_component(value or ""))
-        for name, value in query
-        if name or value is not None
-    ]
-    if not pairs:
-        return ""
-    pairs.sort()
-    return "&".join([f"{name}={value}" for name, value in pairs])
-
-
-def _is_signed(lname: str, sign_all: bool) -> bool:
-    if lname in _NEVER_SIGNED:
-        return False
-    return sign_all or lname in _DEFAULT_SIGNED or lname.startswith("x-acs-")
+    return sorted_query(query)
 
 
 def canonical_headers(
@@ -132,19 +124,30 @@ def canonical_headers(
     are trimmed; repeated headers are sorted, then joined with ``,``. ``host`` fills in
     a missing ``Host`` header.
     """
-    grouped: dict[str, list[str]] = {}
-    for name, value in headers:
-        lname = name.lower()
-        if not _is_signed(lname, sign_all):
-            continue
-        grouped.setdefault(lname, []).append(value.strip())
+    return _headers_block(group_headers(headers, _NEVER_SIGNED), host, sign_all)
+
+
+def _headers_block(
+    grouped: dict[str, list[str]], host: str | None, sign_all: bool
+) -> tuple[str, str]:
     if "host" not in grouped:
         if not host:
             raise ValueError("a Host header (or a URL host) is required for ACS3")
         grouped["host"] = [host]
-    names = sorted(grouped)
-    block = "".join([f"{name}:{','.join(sorted(grouped[name]))}\n" for name in names])
-    return block, ";".join(names)
+    if sign_all:
+        names = sorted(grouped)
+    else:
+        names = sorted(
+            [name for name in grouped if name in _DEFAULT_SIGNED or name.startswith("x-acs-")]
+        )
+    lines = []
+    for name in names:
+        values = grouped[name]
+        if len(values) == 1:
+            lines.append(f"{name}:{values[0].strip()}\n")
+        else:
+            lines.append(f"{name}:{','.join(sorted([v.strip() for v in values]))}\n")
+    return "".join(lines), ";".join(names)
 
 
 def canonical_request(
@@ -188,9 +191,7 @@ def string_to_sign(canonical_request: str) -> str:
 
 def signature(access_key_secret: str, string_to_sign: str) -> str:
     """Hex HMAC-SHA256 keyed directly with the AccessKey secret."""
-    return hmac.digest(
-        access_key_secret.encode("utf-8"), string_to_sign.encode("utf-8"), "sha256"
-    ).hex()
+    return hmac_sha256(access_key_secret.encode("utf-8"), string_to_sign.encode("utf-8")).hex()
 
 
 def authorization_header(access_key_id: str, signed_headers: str, signature: str) -> str:
@@ -304,10 +305,15 @@ class SigningResult:
 
 
 def _sign(
-    request: Request,
+    method: str,
+    url_host: str,
+    path: str,
+    canonical_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
     access_key_id: str,
     access_key_secret: str,
-    now: datetime,
+    now: datetime | float,
     nonce: str | None,
     security_token: str | None,
     action: str | None,
@@ -315,40 +321,39 @@ def _sign(
     sign_all_headers: bool,
     payload_hash: str | None,
 ) -> tuple[list[tuple[str, str]], str, str, str, str, str]:
+    # The same steps as the public functions above, inlined: this is the per-request path.
     if payload_hash is None:
-        payload_hash = sha256_hex(request.body)
+        payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    grouped = group_headers(headers, _NEVER_SIGNED)
     added: list[tuple[str, str]] = []
     if action is not None:
         added.append(("x-acs-action", action))
-    elif request.header("x-acs-action") is None:
+        grouped["x-acs-action"] = [action]
+    elif "x-acs-action" not in grouped:
         raise ValueError("ACS3 needs the API name: pass action= or send x-acs-action")
     if version is not None:
         added.append(("x-acs-version", version))
-    elif request.header("x-acs-version") is None:
+        grouped["x-acs-version"] = [version]
+    elif "x-acs-version" not in grouped:
         raise ValueError("ACS3 needs the API version: pass version= or send x-acs-version")
-    added += [
-        ("x-acs-date", acs_date(now)),
-        ("x-acs-signature-nonce", nonce if nonce is not None else new_nonce()),
-        ("x-acs-content-sha256", payload_hash),
-    ]
+    date = iso_extended(utc(now))
+    if nonce is None:
+        nonce = new_nonce()
+    added.append(("x-acs-date", date))
+    added.append(("x-acs-signature-nonce", nonce))
+    added.append(("x-acs-content-sha256", payload_hash))
+    grouped["x-acs-date"] = [date]
+    grouped["x-acs-signature-nonce"] = [nonce]
+    grouped["x-acs-content-sha256"] = [payload_hash]
     if security_token:
         added.append(("x-acs-security-token", security_token))
-    replaced = {name for name, _ in added} | {"authorization"}
-    kept = tuple(pair for pair in request.headers if pair[0].lower() not in replaced)
-    block, signed = canonical_headers(
-        (*kept, *added), request.host_header, sign_all=sign_all_headers
-    )
-    creq = canonical_request(
-        request.method,
-        canonical_uri(request.path),
-        canonical_query_string(request.query),
-        block,
-        signed,
-        payload_hash,
-    )
-    sts = string_to_sign(creq)
-    sig = signature(access_key_secret, sts)
-    auth = authorization_header(access_key_id, signed, sig)
+        grouped["x-acs-security-token"] = [security_token]
+    block, signed = _headers_block(grouped, url_host, sign_all_headers)
+    uri = path if path == "/" else encode_path_once(path)
+    creq = f"{method}\n{uri}\n{canonical_query}\n{block}\n{signed}\n{payload_hash}"
+    sts = f"{ALGORITHM}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    sig = hmac_sha256(access_key_secret.encode(), sts.encode()).hex()
+    auth = f"{ALGORITHM} Credential={access_key_id},SignedHeaders={signed},Signature={sig}"
     added.append(("Authorization", auth))
     return added, creq, sts, sig, auth, signed
 
@@ -358,7 +363,7 @@ def sign_request(
     *,
     access_key_id: str,
     access_key_secret: str,
-    now: datetime,
+    now: datetime | float,
     nonce: str | None = None,
     security_token: str | None = None,
     action: str | None = None,
@@ -368,7 +373,12 @@ def sign_request(
 ) -> SigningResult:
     """Sign ``request``; see :func:`sign` for the options."""
     headers, creq, sts, sig, auth, signed = _sign(
-        request,
+        request.method,
+        request.host,
+        request.path,
+        sorted_query(request.query),
+        request.headers,
+        request.body,
         access_key_id,
         access_key_secret,
         now,
@@ -390,7 +400,7 @@ def sign(
     *,
     access_key_id: str,
     access_key_secret: str,
-    now: datetime,
+    now: datetime | float,
     nonce: str | None = None,
     security_token: str | None = None,
     action: str | None = None,
@@ -403,14 +413,20 @@ def sign(
     Returns ``x-acs-action``/``x-acs-version`` (when passed), ``x-acs-date``,
     ``x-acs-signature-nonce``, ``x-acs-content-sha256``, ``x-acs-security-token`` (STS)
     and ``Authorization``. ``action``/``version`` may instead already be request
-    headers. ``nonce`` defaults to a fresh random one; pass one only for reproducible
-    tests. ``sign_all_headers`` signs every header sent (as the official SDK does)
-    instead of ``host``/``content-type``/``content-md5``/``x-acs-*``. ``payload_hash``
-    skips hashing a large body already hashed.
+    headers. ``now`` is a timezone-aware datetime or a Unix timestamp. ``nonce``
+    defaults to a fresh random one; pass one only for reproducible tests.
+    ``sign_all_headers`` signs every header sent (as the official SDK does) instead of
+    ``host``/``content-type``/``content-md5``/``x-acs-*``. ``payload_hash`` skips
+    hashing a large body already hashed.
     """
-    request = Request.from_url(method, url, headers, body)
+    _, host, path, raw_query = split_url(url)
     return _sign(
-        request,
+        method.upper(),
+        host,
+        path,
+        sorted_raw_query(raw_query),
+        iter_headers(headers),
+        body if type(body) is bytes else to_bytes(body),
         access_key_id,
         access_key_secret,
         now,

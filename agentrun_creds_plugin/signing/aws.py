@@ -23,7 +23,6 @@ Rules that differ between services, and how they are chosen:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,14 +31,21 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from ._request import (
-    HeaderPairs,
+    EMPTY_SHA256,
     HeadersInput,
     QueryPairs,
     Request,
+    encode_path_once,
+    group_headers,
+    hmac_sha256,
     iso_basic,
+    iter_headers,
     join_query,
-    reencode_component,
     sha256_hex,
+    sorted_query,
+    sorted_raw_query,
+    split_url,
+    to_bytes,
     utc,
 )
 
@@ -110,19 +116,20 @@ _PRESIGN_PARAMS = frozenset(
         "X-Amz-Signature",
     }
 )
+# Dropped from the input before signing: the unsigned ones and the date the signer sets.
+_REPLACED_HEADERS = UNSIGNED_HEADERS | {"x-amz-date"}
 _PLAIN_PATH_RE = re.compile(r"[A-Za-z0-9\-_.~/]*")
-_SHA256 = "sha256"
 
 
 # --------------------------------------------------------------------------- steps
 
 
-def amz_date(now: datetime) -> str:
+def amz_date(now: datetime | float) -> str:
     """``X-Amz-Date`` value: ISO 8601 basic UTC, ``YYYYMMDD'T'HHMMSS'Z'``."""
     return iso_basic(utc(now))
 
 
-def date_stamp(now: datetime) -> str:
+def date_stamp(now: datetime | float) -> str:
     """``YYYYMMDD`` (UTC): the date part of the credential scope and of a signing-key cache key."""
     return iso_basic(utc(now))[:8]
 
@@ -139,10 +146,10 @@ def derive_signing_key(secret_access_key: str, date: str, region: str, service: 
     once a day, so callers signing many requests should cache it per
     (access key, date, region, service) and pass it as ``signing_key=``.
     """
-    k_date = hmac.digest(f"AWS4{secret_access_key}".encode(), date.encode(), _SHA256)
-    k_region = hmac.digest(k_date, region.encode(), _SHA256)
-    k_service = hmac.digest(k_region, service.encode(), _SHA256)
-    return hmac.digest(k_service, b"aws4_request", _SHA256)
+    k_date = hmac_sha256(f"AWS4{secret_access_key}".encode(), date.encode())
+    k_region = hmac_sha256(k_date, region.encode())
+    k_service = hmac_sha256(k_region, service.encode())
+    return hmac_sha256(k_service, b"aws4_request")
 
 
 def normalize_path(path: str) -> str:
@@ -186,7 +193,7 @@ def canonical_uri(path: str, *, s3: bool = False, normalize: bool | None = None)
     if _PLAIN_PATH_RE.fullmatch(path):
         return path
     if s3:
-        return "/".join(reencode_component(segment) for segment in path.split("/"))
+        return encode_path_once(path)
     return quote(path, safe="/~")
 
 
@@ -197,15 +204,7 @@ def canonical_query_string(query: Iterable[tuple[str, str | None]]) -> str:
     (``?lifecycle`` -> ``lifecycle=``), and pairs are sorted by encoded name, then value,
     keeping repeated keys.
     """
-    pairs = [
-        (reencode_component(name), reencode_component(value or ""))
-        for name, value in query
-        if name or value is not None
-    ]
-    if not pairs:
-        return ""
-    pairs.sort()
-    return "&".join([f"{name}={value}" for name, value in pairs])
+    return sorted_query(query)
 
 
 def canonical_headers(
@@ -216,24 +215,23 @@ def canonical_headers(
     Headers in :data:`UNSIGNED_HEADERS` are skipped. ``host`` is used when the headers
     carry no ``Host``. CanonicalHeaders ends with a newline after every entry.
     """
-    grouped: dict[str, list[str]] = {}
-    for name, value in headers:
-        lname = name.lower()
-        if lname in UNSIGNED_HEADERS:
-            continue
-        folded = " ".join(value.split())
-        values = grouped.get(lname)
-        if values is None:
-            grouped[lname] = [folded]
-        else:
-            values.append(folded)
+    return _headers_block(group_headers(headers, UNSIGNED_HEADERS), host)
+
+
+def _headers_block(grouped: dict[str, list[str]], host: str | None) -> tuple[str, str]:
     if "host" not in grouped:
         if not host:
             raise ValueError("a Host header (or a URL host) is required for SigV4")
         grouped["host"] = [host]
     names = sorted(grouped)
-    block = "".join([f"{name}:{','.join(grouped[name])}\n" for name in names])
-    return block, ";".join(names)
+    lines = []
+    for name in names:
+        values = grouped[name]
+        if len(values) == 1:
+            lines.append(f"{name}:{' '.join(values[0].split())}\n")
+        else:
+            lines.append(f"{name}:{','.join([' '.join(v.split()) for v in values])}\n")
+    return "".join(lines), ";".join(names)
 
 
 def canonical_request(
@@ -281,7 +279,7 @@ def string_to_sign(timestamp: str, scope: str, canonical_request: str) -> str:
 
 def signature(signing_key: bytes, string_to_sign: str) -> str:
     """Hex HMAC-SHA256 of the string to sign under ``kSigning``."""
-    return hmac.digest(signing_key, string_to_sign.encode("utf-8"), _SHA256).hex()
+    return hmac_sha256(signing_key, string_to_sign.encode("utf-8")).hex()
 
 
 def authorization_header(
@@ -331,8 +329,10 @@ _MODIFIER_LABELS = frozenset({"dualstack", "fips"})
 def _service_from_label(label: str, labels: list[str], index: int) -> str:
     if label.endswith("-fips"):
         label = label[: -len("-fips")]
-    if label == "iot" and index > 0 and labels[index - 1].startswith("data"):
-        return "iotdata"
+    if label == "iot" and index > 0:
+        previous = labels[index - 1]
+        if previous.startswith("data") or previous.endswith("-ats"):
+            return "iotdata"
     return _SIGNING_NAMES.get(label, label)
 
 
@@ -452,10 +452,15 @@ def _key_for(
 
 
 def _sign_headers(
-    request: Request,
+    method: str,
+    url_host: str,
+    path: str,
+    canonical_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
     access_key_id: str,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     session_token: str | None,
     service: str | None,
     region: str | None,
@@ -467,43 +472,51 @@ def _sign_headers(
     omit_session_token: bool,
     signing_key: bytes | None,
 ) -> tuple[list[tuple[str, str]], str, str, str, str, str, str]:
-    host = request.host_header
-    target = resolve_target(host, service=service, region=region)
+    # The same steps as the public functions above, inlined: this is the per-request path.
+    grouped = group_headers(headers, _REPLACED_HEADERS)
+    host_values = grouped.get("host")
+    host = host_values[0] if host_values else url_host
+    if not service or not region:
+        service, region = resolve_target(host, service=service, region=region)
     if s3 is None:
-        s3 = target.service in S3_SERVICES
+        s3 = service in S3_SERVICES
     if add_content_sha256 is None:
         add_content_sha256 = s3 or unsigned_payload
     if payload_hash is None:
-        payload_hash = UNSIGNED_PAYLOAD if unsigned_payload else sha256_hex(request.body)
+        declared = grouped.get("x-amz-content-sha256")
+        if unsigned_payload:
+            payload_hash = UNSIGNED_PAYLOAD
+        elif declared:
+            # The server takes the payload hash from this header when it is sent.
+            payload_hash = declared[0].strip()
+        else:
+            payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
 
-    timestamp = amz_date(now)
+    timestamp = iso_basic(utc(now))
     date = timestamp[:8]
     added: list[tuple[str, str]] = [("X-Amz-Date", timestamp)]
-    replaced = {"authorization", "x-amz-date"}
+    grouped["x-amz-date"] = [timestamp]
     if session_token:
-        replaced.add("x-amz-security-token")
-        if not omit_session_token:
+        if omit_session_token:
+            grouped.pop("x-amz-security-token", None)
+        else:
             added.append(("X-Amz-Security-Token", session_token))
+            grouped["x-amz-security-token"] = [session_token]
     if add_content_sha256:
-        replaced.add("x-amz-content-sha256")
         added.append(("X-Amz-Content-SHA256", payload_hash))
-    headers: HeaderPairs = request.headers
-    if headers:
-        headers = tuple(pair for pair in headers if pair[0].lower() not in replaced)
-    block, signed = canonical_headers((*headers, *added), host)
+        grouped["x-amz-content-sha256"] = [payload_hash]
+    block, signed = _headers_block(grouped, host)
 
-    scope = credential_scope(date, target.region, target.service)
-    creq = canonical_request(
-        request.method,
-        canonical_uri(request.path, s3=s3, normalize=normalize_path),
-        canonical_query_string(request.query),
-        block,
-        signed,
-        payload_hash,
+    scope = f"{date}/{region}/{service}/aws4_request"
+    uri = path if path == "/" else canonical_uri(path, s3=s3, normalize=normalize_path)
+    creq = f"{method}\n{uri}\n{canonical_query}\n{block}\n{signed}\n{payload_hash}"
+    sts = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    if signing_key is None:
+        signing_key = derive_signing_key(secret_access_key, date, region, service)
+    sig = hmac_sha256(signing_key, sts.encode()).hex()
+    auth = (
+        f"{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     )
-    sts = string_to_sign(timestamp, scope, creq)
-    sig = signature(_key_for(signing_key, secret_access_key, date, target), sts)
-    auth = authorization_header(access_key_id, scope, signed, sig)
     if session_token and omit_session_token:
         added.append(("X-Amz-Security-Token", session_token))
     added.append(("Authorization", auth))
@@ -515,7 +528,7 @@ def sign_request(
     *,
     access_key_id: str,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     session_token: str | None = None,
     service: str | None = None,
     region: str | None = None,
@@ -529,7 +542,12 @@ def sign_request(
 ) -> SigningResult:
     """Sign ``request`` with an ``Authorization`` header; see :func:`sign` for the options."""
     headers, creq, sts, sig, auth, signed, scope = _sign_headers(
-        request,
+        request.method,
+        request.host,
+        request.path,
+        sorted_query(request.query),
+        request.headers,
+        request.body,
         access_key_id,
         secret_access_key,
         now,
@@ -555,7 +573,7 @@ def sign(
     *,
     access_key_id: str,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     session_token: str | None = None,
     service: str | None = None,
     region: str | None = None,
@@ -575,20 +593,28 @@ def sign(
     * ``url``: the full URL as it will be sent (raw path and query are signed as on the
       wire); ``headers``: the headers that will be sent (pairs, a mapping, or
       ``httpx.Headers``); ``body``: the exact body bytes.
+    * ``now``: the signing time, a timezone-aware datetime or a Unix timestamp.
     * ``service``/``region``: derived from the host when omitted (:func:`resolve_target`).
     * ``s3``: S3 path rules and ``X-Amz-Content-SHA256``; defaults to the service being S3.
     * ``normalize_path``: override path normalization (default: on except for S3).
     * ``unsigned_payload``: sign ``UNSIGNED-PAYLOAD`` instead of the body hash;
       ``payload_hash``: a precomputed hash (or ``UNSIGNED-PAYLOAD``) for a large body.
+      Without either, an ``X-Amz-Content-SHA256`` header already in ``headers`` is
+      taken as the payload hash, else the body is hashed.
     * ``add_content_sha256``: send ``X-Amz-Content-SHA256`` (default: S3 or unsigned).
     * ``omit_session_token``: send the token without signing it (aws-c-auth's mode for
       services that add it after signing).
     * ``signing_key``: a cached :func:`derive_signing_key` result for
       (``date_stamp(now)``, region, service); it is trusted as given.
     """
-    request = Request.from_url(method, url, headers, body)
+    _, host, path, raw_query = split_url(url)
     return _sign_headers(
-        request,
+        method.upper(),
+        host,
+        path,
+        sorted_raw_query(raw_query),
+        iter_headers(headers),
+        body if type(body) is bytes else to_bytes(body),
         access_key_id,
         secret_access_key,
         now,
@@ -617,7 +643,7 @@ def presign_request(
     *,
     access_key_id: str,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     expires: int = 3600,
     session_token: str | None = None,
     service: str | None = None,
@@ -685,7 +711,7 @@ def presign_url(
     *,
     access_key_id: str,
     secret_access_key: str,
-    now: datetime,
+    now: datetime | float,
     expires: int = 3600,
     session_token: str | None = None,
     service: str | None = None,

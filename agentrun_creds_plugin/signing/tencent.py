@@ -16,20 +16,25 @@ Pure functions; the clock is an argument. What sets TC3 apart:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from ._request import (
+    EMPTY_SHA256,
     HeadersInput,
     Request,
+    group_headers,
     header_pairs,
+    hmac_sha256,
     iso_extended,
+    iter_headers,
     join_query,
     sha256_hex,
+    split_url,
+    to_bytes,
     utc,
 )
 
@@ -59,15 +64,17 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 DEFAULT_SIGNED_HEADERS: tuple[str, ...] = ("content-type", "host")
 _UNSIGNED_PAYLOAD_HASH = hashlib.sha256(UNSIGNED_PAYLOAD.encode()).hexdigest()
 _FORM = "application/x-www-form-urlencoded"
+_NEVER_SIGNED = frozenset({"authorization"})
 _JSON = "application/json"
 
 
 # --------------------------------------------------------------------------- steps
 
 
-def credential_date(timestamp: int) -> str:
-    """``YYYY-MM-DD`` of ``timestamp`` in UTC (never local time: the doc's classic pitfall)."""
-    return iso_extended(datetime.fromtimestamp(timestamp, UTC))[:10]
+def credential_date(when: datetime | float) -> str:
+    """``YYYY-MM-DD`` in UTC of a datetime or Unix timestamp (never local time: the doc's
+    classic pitfall, which breaks every day between 00:00 and 08:00 in UTC+8)."""
+    return iso_extended(utc(when))[:10]
 
 
 def credential_scope(date: str, service: str) -> str:
@@ -77,9 +84,9 @@ def credential_scope(date: str, service: str) -> str:
 
 def derive_signing_key(secret_key: str, date: str, service: str) -> bytes:
     """``SecretSigning`` for one (UTC date, service); cache it per (key, date, service)."""
-    k_date = hmac.digest(f"TC3{secret_key}".encode(), date.encode(), "sha256")
-    k_service = hmac.digest(k_date, service.encode(), "sha256")
-    return hmac.digest(k_service, b"tc3_request", "sha256")
+    k_date = hmac_sha256(f"TC3{secret_key}".encode(), date.encode())
+    k_service = hmac_sha256(k_date, service.encode())
+    return hmac_sha256(k_service, b"tc3_request")
 
 
 def canonical_query_string(method: str, query: str | Iterable[tuple[str, str | None]]) -> str:
@@ -100,22 +107,32 @@ def canonical_headers(
     exactly once (``host`` may come from the URL instead); a repeated signed header is
     refused because TC3 defines no way to combine values.
     """
+    return _headers_block(group_headers(headers), signed_headers, host)
+
+
+def _headers_block(
+    grouped: dict[str, list[str]], signed_headers: Sequence[str], host: str | None
+) -> tuple[str, str]:
+    if signed_headers is DEFAULT_SIGNED_HEADERS:
+        content_type = grouped.get("content-type")
+        host_values = grouped.get("host")
+        if content_type is not None and len(content_type) == 1 and host_values is None and host:
+            return (
+                f"content-type:{content_type[0].strip().lower()}\nhost:{host.lower()}\n",
+                "content-type;host",
+            )
     wanted = sorted({name.lower() for name in signed_headers})
-    found: dict[str, str] = {}
-    wanted_set = set(wanted)
-    for name, value in headers:
-        lname = name.lower()
-        if lname in wanted_set:
-            if lname in found:
-                raise ValueError(f"signed header {lname!r} appears more than once")
-            found[lname] = value.strip().lower()
-    if "host" in wanted_set and "host" not in found and host:
-        found["host"] = host.lower()
-    missing = [name for name in wanted if name not in found]
-    if missing:
-        raise ValueError(f"headers to sign are missing: {', '.join(missing)}")
-    block = "".join([f"{name}:{found[name]}\n" for name in wanted])
-    return block, ";".join(wanted)
+    lines = []
+    for name in wanted:
+        values = grouped.get(name)
+        if values is None:
+            if name != "host" or not host:
+                raise ValueError(f"header to sign is missing: {name}")
+            values = [host]
+        elif len(values) > 1:
+            raise ValueError(f"signed header {name!r} appears more than once")
+        lines.append(f"{name}:{values[0].strip().lower()}\n")
+    return "".join(lines), ";".join(wanted)
 
 
 def canonical_request(
@@ -152,7 +169,7 @@ def string_to_sign(timestamp: int | str, scope: str, canonical_request: str) -> 
 
 def signature(signing_key: bytes, string_to_sign: str) -> str:
     """Hex HMAC-SHA256 of the string to sign under ``SecretSigning``."""
-    return hmac.digest(signing_key, string_to_sign.encode("utf-8"), "sha256").hex()
+    return hmac_sha256(signing_key, string_to_sign.encode("utf-8")).hex()
 
 
 def authorization_header(secret_id: str, scope: str, signed_headers: str, signature: str) -> str:
@@ -194,21 +211,28 @@ def resolve_target(
     (``cvm.ap-guangzhou.tencentcloudapi.com``) also gives the region; ``X-TC-Region``,
     ``X-TC-Action`` and ``X-TC-Version`` give the rest.
     """
-    bare = host.lower().partition(":")[0].rstrip(".")
-    guessed_service = guessed_region = None
-    if bare.endswith(_TC_SUFFIX):
-        labels = bare[: -len(_TC_SUFFIX)].split(".")
-        guessed_service = labels[0] or None
-        guessed_region = next(
-            (label for label in labels[1:] if _TC_REGION_RE.fullmatch(label)), None
-        )
-    request = Request("POST", "/", (), header_pairs(headers), b"", host)
+    guessed_service, guessed_region = _guess_target(host)
+    grouped = group_headers(header_pairs(headers))
     return TencentTarget(
         service or guessed_service,
-        region or request.header("x-tc-region") or guessed_region,
-        action or request.header("x-tc-action"),
-        version or request.header("x-tc-version"),
+        region or _first(grouped, "x-tc-region") or guessed_region,
+        action or _first(grouped, "x-tc-action"),
+        version or _first(grouped, "x-tc-version"),
     )
+
+
+def _first(grouped: dict[str, list[str]], name: str) -> str | None:
+    values = grouped.get(name)
+    return values[0] if values else None
+
+
+def _guess_target(host: str) -> tuple[str | None, str | None]:
+    bare = host.lower().partition(":")[0].rstrip(".")
+    if not bare.endswith(_TC_SUFFIX):
+        return None, None
+    labels = bare[: -len(_TC_SUFFIX)].split(".")
+    region = next((label for label in labels[1:] if _TC_REGION_RE.fullmatch(label)), None)
+    return labels[0] or None, region
 
 
 # ------------------------------------------------------------------------ signing
@@ -232,10 +256,14 @@ class SigningResult:
 
 
 def _sign(
-    request: Request,
+    method: str,
+    url_host: str,
+    raw_query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
     secret_id: str,
     secret_key: str,
-    now: datetime,
+    now: datetime | float,
     token: str | None,
     service: str | None,
     region: str | None,
@@ -245,50 +273,53 @@ def _sign(
     unsigned_payload: bool,
     signing_key: bytes | None,
 ) -> tuple[list[tuple[str, str]], str, str, str, str, str, str]:
-    headers = request.headers
-    target = resolve_target(
-        request.host_header,
-        headers,
-        service=service,
-        region=region,
-        action=action,
-        version=version,
-    )
-    if not target.service:
-        raise ValueError(f"cannot derive the Tencent Cloud service from host {request.host!r}")
+    # The same steps as the public functions above, inlined: this is the per-request path.
+    grouped = group_headers(headers, _NEVER_SIGNED)
+    host_values = grouped.get("host")
+    host = host_values[0] if host_values else url_host
+    guessed_region = None
+    if not service or (not region and "x-tc-region" not in grouped):
+        guessed_service, guessed_region = _guess_target(host)
+        service = service or guessed_service
+        if not service:
+            raise ValueError(f"cannot derive the Tencent Cloud service from host {host!r}")
     now = utc(now)
-    timestamp = int(now.timestamp())
+    timestamp = str(int(now.timestamp()))
     added: list[tuple[str, str]] = []
-    if not any(name.lower() == "content-type" for name, _ in headers):
-        added.append(("Content-Type", _FORM if request.method == "GET" else _JSON))
-    if target.action:
-        added.append(("X-TC-Action", target.action))
-    if target.version:
-        added.append(("X-TC-Version", target.version))
-    if target.region:
-        added.append(("X-TC-Region", target.region))
-    added.append(("X-TC-Timestamp", str(timestamp)))
+    if "content-type" not in grouped:
+        content_type = _FORM if method == "GET" else _JSON
+        added.append(("Content-Type", content_type))
+        grouped["content-type"] = [content_type]
+    if action:
+        added.append(("X-TC-Action", action))
+        grouped["x-tc-action"] = [action]
+    if version:
+        added.append(("X-TC-Version", version))
+    if region or guessed_region:
+        added.append(("X-TC-Region", region or guessed_region or ""))
+    added.append(("X-TC-Timestamp", timestamp))
     if token:
         added.append(("X-TC-Token", token))
+        grouped["x-tc-token"] = [token]
     if unsigned_payload:
         added.append(("X-TC-Content-SHA256", UNSIGNED_PAYLOAD))
-    replaced = {name.lower() for name, _ in added} | {"authorization"}
-    kept = tuple(pair for pair in headers if pair[0].lower() not in replaced)
-    block, signed = canonical_headers((*kept, *added), signed_headers, request.host_header)
+    if signed_headers is not DEFAULT_SIGNED_HEADERS:
+        for name, value in added:
+            grouped[name.lower()] = [value]
+    block, signed = _headers_block(grouped, signed_headers, host)
 
     date = iso_extended(now)[:10]
-    scope = credential_scope(date, target.service)
-    creq = canonical_request(
-        request.method,
-        canonical_query_string(request.method, request.query),
-        block,
-        signed,
-        _UNSIGNED_PAYLOAD_HASH if unsigned_payload else sha256_hex(request.body),
-    )
-    sts = string_to_sign(timestamp, scope, creq)
-    key = signing_key or derive_signing_key(secret_key, date, target.service)
-    sig = signature(key, sts)
-    auth = authorization_header(secret_id, scope, signed, sig)
+    scope = f"{date}/{service}/tc3_request"
+    if unsigned_payload:
+        payload_hash = _UNSIGNED_PAYLOAD_HASH
+    else:
+        payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    query = "" if method == "POST" else raw_query
+    creq = f"{method}\n/\n{query}\n{block}\n{signed}\n{payload_hash}"
+    sts = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    key = signing_key or derive_signing_key(secret_key, date, service)
+    sig = hmac_sha256(key, sts.encode()).hex()
+    auth = f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     added.append(("Authorization", auth))
     return added, creq, sts, sig, auth, signed, scope
 
@@ -298,7 +329,7 @@ def sign_request(
     *,
     secret_id: str,
     secret_key: str,
-    now: datetime,
+    now: datetime | float,
     token: str | None = None,
     service: str | None = None,
     region: str | None = None,
@@ -310,7 +341,11 @@ def sign_request(
 ) -> SigningResult:
     """Sign ``request``; see :func:`sign` for the options."""
     headers, creq, sts, sig, auth, signed, scope = _sign(
-        request,
+        request.method,
+        request.host,
+        request.raw_query,
+        request.headers,
+        request.body,
         secret_id,
         secret_key,
         now,
@@ -334,7 +369,7 @@ def sign(
     *,
     secret_id: str,
     secret_key: str,
-    now: datetime,
+    now: datetime | float,
     token: str | None = None,
     service: str | None = None,
     region: str | None = None,
@@ -351,13 +386,18 @@ def sign(
     already present), ``X-TC-Timestamp``, ``X-TC-Token`` (temporary credentials),
     ``X-TC-Content-SHA256`` (unsigned payload) and ``Authorization``.
 
-    ``service`` defaults to the host's first label; ``signed_headers`` may add
+    ``now`` is a timezone-aware datetime or a Unix timestamp. ``service`` defaults to the
+    host's first label; ``signed_headers`` may add
     ``x-tc-action`` (newer doc revisions); ``signing_key`` is a cached
     :func:`derive_signing_key` for (``credential_date(timestamp)``, service).
     """
-    request = Request.from_url(method, url, headers, body)
+    _, host, _, raw_query = split_url(url)
     return _sign(
-        request,
+        method.upper(),
+        host,
+        raw_query,
+        iter_headers(headers),
+        body if type(body) is bytes else to_bytes(body),
         secret_id,
         secret_key,
         now,

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.support.certs import TestPKI, make_test_pki
@@ -292,7 +292,7 @@ class LoopbackServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -398,10 +398,6 @@ class ApiServer(LoopbackServer):
         self.responder: Responder | None = responder
         self._routes: dict[tuple[str | None, str], _Route] = {}
         self._requests: list[ApiRequest] = []
-
-    def __enter__(self) -> ApiServer:
-        self.start()
-        return self
 
     @property
     def base_url(self) -> str:

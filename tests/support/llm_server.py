@@ -249,10 +249,6 @@ class LLMServer(LoopbackServer):
         self._replies: deque[Reply] = deque()
         self._failures: deque[Failure] = deque()
 
-    def __enter__(self) -> LLMServer:
-        self.start()
-        return self
-
     # -- addresses -----------------------------------------------------------------------
     @property
     def base_url(self) -> str:

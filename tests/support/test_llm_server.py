@@ -280,6 +280,22 @@ def test_azure_openai_uses_api_key_header(llm_server: LLMServer) -> None:
         )
 
 
+def test_azure_ad_token_is_sent_as_bearer(llm_server: LLMServer) -> None:
+    with openai.AzureOpenAI(
+        azure_ad_token=TEST_AZURE_KEY,
+        azure_endpoint=llm_server.azure_endpoint,
+        azure_deployment="dep-1",
+        api_version=AZURE_API_VERSION,
+    ) as client:
+        client.chat.completions.create(
+            model="ignored", messages=[{"role": "user", "content": "entra"}]
+        )
+    (rec,) = llm_server.requests_to("chat.completions", "azure")
+    assert rec.deployment == "dep-1"
+    assert credential_headers(rec) == [("authorization", f"Bearer {TEST_AZURE_KEY}")]
+    assert (rec.key_header, rec.accepted) == ("authorization", True)
+
+
 def test_azure_requires_api_version_and_known_paths(
     llm_server: LLMServer, http: httpx.Client
 ) -> None:

@@ -1,0 +1,243 @@
+"""Alibaba Cloud ACS3: target derivation, ACS3 specifics, and the official util as an oracle."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from alibabacloud_openapi_util.client import Client as AlibabaUtil
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentrun_creds_plugin.signing import Request, aliyun
+
+AK = "LTAI5tEXAMPLEEXAMPLEEXAM"
+SECRET = "ExampleSecretExampleSecretExam"
+TOKEN = "CAIS8wF1q6Ft5B2yfSjIr5bEXAMPLE+/="
+NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+NONCE = "0123456789abcdef0123456789abcdef"
+
+
+class _UtilRequest:
+    def __init__(
+        self, method: str, pathname: str, headers: dict[str, str], query: dict[str, str]
+    ) -> None:
+        self.method = method
+        self.pathname = pathname
+        self.headers = headers
+        self.query = query
+
+
+def _sign(url: str, headers: list[tuple[str, str]] | None = None, **kw: Any) -> dict[str, str]:
+    kw.setdefault("action", "DescribeInstances")
+    kw.setdefault("version", "2014-05-26")
+    return dict(
+        aliyun.sign(
+            kw.pop("method", "GET"),
+            url,
+            headers,
+            kw.pop("body", b""),
+            access_key_id=AK,
+            access_key_secret=SECRET,
+            now=NOW,
+            **kw,
+        )
+    )
+
+
+# ------------------------------------------------------------------------- derivation
+
+
+@pytest.mark.parametrize(
+    ("host", "product", "region"),
+    [
+        ("ecs.cn-hangzhou.aliyuncs.com", "ecs", "cn-hangzhou"),
+        ("ecs-cn-hangzhou.aliyuncs.com", "ecs", "cn-hangzhou"),
+        ("cs.cn-beijing.aliyuncs.com", "cs", "cn-beijing"),
+        ("ecs.ap-southeast-1.aliyuncs.com", "ecs", "ap-southeast-1"),
+        ("ecs.vpc-proxy.cn-shanghai.aliyuncs.com", "ecs", "cn-shanghai"),
+        ("sts.aliyuncs.com", "sts", None),
+        ("dysmsapi.aliyuncs.com", "dysmsapi", None),
+        ("example.com", None, None),
+    ],
+)
+def test_resolve_target_from_host(host: str, product: str | None, region: str | None) -> None:
+    target = aliyun.resolve_target(host)
+    assert (target.product, target.region) == (product, region)
+
+
+def test_resolve_target_action_and_version() -> None:
+    headers = [("x-acs-action", "RunInstances"), ("x-acs-version", "2014-05-26")]
+    assert aliyun.resolve_target("ecs.cn-hangzhou.aliyuncs.com", headers).action == "RunInstances"
+    rpc = Request.from_url(
+        "GET", "https://ecs.aliyuncs.com/?Action=DescribeRegions&Version=2014-05-26"
+    )
+    target = aliyun.resolve_target(rpc.host, query=rpc.query)
+    assert (target.action, target.version) == ("DescribeRegions", "2014-05-26")
+    explicit = aliyun.resolve_target(
+        "ecs.cn-hangzhou.aliyuncs.com", headers, product="ecs2", region="cn-beijing", action="X"
+    )
+    assert explicit == ("ecs2", "cn-beijing", "X", "2014-05-26")
+
+
+# ---------------------------------------------------------------------- ACS3 specifics
+
+
+def test_sign_returns_the_acs_headers() -> None:
+    added = aliyun.sign(
+        "POST",
+        "https://ecs.cn-hangzhou.aliyuncs.com/",
+        [("Content-Type", "application/json")],
+        b'{"a":1}',
+        access_key_id=AK,
+        access_key_secret=SECRET,
+        now=NOW,
+        nonce=NONCE,
+        security_token=TOKEN,
+        action="RunInstances",
+        version="2014-05-26",
+    )
+    values = dict(added)
+    assert list(values) == [
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "x-acs-security-token",
+        "Authorization",
+    ]
+    assert values["x-acs-date"] == "2024-01-02T03:04:05Z"
+    assert values["x-acs-content-sha256"] == hashlib.sha256(b'{"a":1}').hexdigest()
+    assert values["Authorization"].startswith(f"ACS3-HMAC-SHA256 Credential={AK},SignedHeaders=")
+    assert " " not in values["Authorization"].split(" ", 1)[1]
+
+
+def test_default_signed_headers_and_sign_all() -> None:
+    headers = [("Accept", "application/json"), ("User-Agent", "x"), ("Content-Type", "a/b")]
+    default = aliyun.sign_request(
+        Request.from_url("GET", "https://ecs.aliyuncs.com/", headers),
+        access_key_id=AK,
+        access_key_secret=SECRET,
+        now=NOW,
+        nonce=NONCE,
+        action="A",
+        version="V",
+    )
+    assert default.signed_headers == (
+        "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;"
+        "x-acs-signature-nonce;x-acs-version"
+    )
+    everything = aliyun.sign_request(
+        Request.from_url("GET", "https://ecs.aliyuncs.com/", headers),
+        access_key_id=AK,
+        access_key_secret=SECRET,
+        now=NOW,
+        nonce=NONCE,
+        action="A",
+        version="V",
+        sign_all_headers=True,
+    )
+    assert everything.signed_headers.startswith("accept;content-type;host;user-agent;")
+
+
+def test_repeated_headers_are_sorted_and_values_only_trimmed() -> None:
+    block, signed = aliyun.canonical_headers(
+        [("x-acs-meta", " b  b "), ("X-Acs-Meta", "a"), ("host", "h")]
+    )
+    assert block == "host:h\nx-acs-meta:a,b  b\n"
+    assert signed == "host;x-acs-meta"
+
+
+def test_query_and_path_are_encoded_once() -> None:
+    request = Request.from_url("GET", "https://cs.aliyuncs.com/clusters/c1%2A/a b?b=x+y&a=%7e&flag")
+    creq, _ = aliyun.canonical_request_for(request, payload_hash="-")
+    lines = creq.split("\n")
+    assert lines[1] == "/clusters/c1%2A/a%20b"
+    assert lines[2] == "a=~&b=x%2By&flag="
+
+
+def test_action_and_version_are_required() -> None:
+    with pytest.raises(ValueError, match="action"):
+        aliyun.sign(
+            "GET", "https://ecs.aliyuncs.com/", access_key_id=AK, access_key_secret=SECRET, now=NOW
+        )
+    with pytest.raises(ValueError, match="version"):
+        aliyun.sign(
+            "GET",
+            "https://ecs.aliyuncs.com/",
+            [("x-acs-action", "A")],
+            access_key_id=AK,
+            access_key_secret=SECRET,
+            now=NOW,
+        )
+
+
+def test_fresh_nonce_per_signature() -> None:
+    first = _sign("https://ecs.aliyuncs.com/")["x-acs-signature-nonce"]
+    second = _sign("https://ecs.aliyuncs.com/")["x-acs-signature-nonce"]
+    assert first != second
+    assert len(first) == 32
+
+
+def test_naive_clock_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        aliyun.acs_date(datetime(2024, 1, 2))
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    result = aliyun.sign_request(
+        Request.from_url("GET", "https://sts.aliyuncs.com/"),
+        access_key_id=AK,
+        access_key_secret=SECRET,
+        now=NOW,
+        security_token=TOKEN,
+        action="GetCallerIdentity",
+        version="2015-04-01",
+    )
+    assert TOKEN not in repr(result)
+    assert SECRET not in repr(result)
+
+
+# ------------------------------------------------------------------------ util oracle
+
+
+def _util_authorization(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str], payload: str
+) -> str:
+    request = _UtilRequest(method, path, {k.lower(): v for k, v in headers.items()}, query)
+    return str(AlibabaUtil.get_authorization(request, "ACS3-HMAC-SHA256", payload, AK, SECRET))
+
+
+_VALUE = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(st.from_regex(r"[A-Z][A-Za-z0-9.]{0,8}", fullmatch=True), _VALUE, max_size=5),
+    st.binary(max_size=48),
+    st.booleans(),
+)
+def test_random_requests_match_the_util(query: dict[str, str], body: bytes, token: bool) -> None:
+    raw_query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in query.items())
+    url = "https://ecs.cn-hangzhou.aliyuncs.com/" + (f"?{raw_query}" if raw_query else "")
+    added = _sign(
+        url,
+        [("Accept", "application/json"), ("Content-Type", "application/octet-stream")],
+        method="POST",
+        body=body,
+        nonce=NONCE,
+        sign_all_headers=True,
+        security_token=TOKEN if token else None,
+    )
+    headers = {
+        "host": "ecs.cn-hangzhou.aliyuncs.com",
+        "accept": "application/json",
+        "content-type": "application/octet-stream",
+        **{k: v for k, v in added.items() if k != "Authorization"},
+    }
+    expected = _util_authorization("POST", "/", query, headers, added["x-acs-content-sha256"])
+    assert added["Authorization"] == expected
