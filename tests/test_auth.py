@@ -266,3 +266,22 @@ def test_auth_is_an_instance_of_each_library_base(store: acp.CredentialStore) ->
     store.create("t", acp.ToolApiKeyCredential(api_key="k"))
     auth = store.http_auth("t")
     assert isinstance(auth, httpx2.Auth) and isinstance(auth, httpx.Auth) and callable(auth)
+
+
+def test_no_lock_is_held_across_the_yield(store: acp.CredentialStore) -> None:
+    """While a flow is suspended at its yield (the request in flight), the store stays usable
+    from this thread and others: nothing is locked across the yield."""
+    import threading
+
+    store.create("t", acp.ToolApiKeyCredential(api_key="k1"))
+    auth = store.http_auth("t")
+    flows = [auth.sync_auth_flow(httpx2.Request("GET", "http://127.0.0.1:9/")) for _ in range(3)]
+    sent = [next(f) for f in flows]  # three requests "in flight" at once
+    assert {r.headers["Authorization"] for r in sent} == {"Bearer k1"}
+    store.update("t", acp.ToolApiKeyCredential(api_key="k2"))
+    done = threading.Event()
+    threading.Thread(target=lambda: (store.resolve("t"), done.set())).start()
+    assert done.wait(5)
+    for f in flows:
+        with pytest.raises(StopIteration):
+            f.send(httpx2.Response(200))
