@@ -1,0 +1,228 @@
+"""Shared plumbing of the model-client integrations (openai, anthropic, LangChain).
+
+Every client the integrations build holds a :class:`KeyBinding`: the store, the credential
+*name*, the audit resource and the endpoint the client was built for. The binding resolves
+the credential on every HTTP attempt (the SDKs' retries included), turns it into the
+provider's header (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`) and sets
+it on the outgoing ``httpx2`` request only. No plaintext is kept on any long-lived object: the
+SDK clients carry :data:`PLACEHOLDER_KEY`.
+
+Why not ``store.http_auth(name)``: that auth serves every credential kind; model clients need
+two things it does not do, the endpoint check below and keeping the SDK's header spelling, on
+a path that runs once per request (so the header rule is inlined; a test keeps it in step).
+
+Decisions where the design is silent:
+
+- **The endpoint is fixed when the client is built; keys are not.** Building a client resolves
+  the credential once to read its non-secret fields (provider, base URL, API version) and
+  discards the key; this is audited as a use by the client's resource. A credential that is
+  disabled, expired or missing therefore fails at build time too.
+- **A key is only ever sent to the endpoint it belongs to.** On every request the resolved
+  credential (after a per-run selection, see :mod:`agentrun_creds_plugin.selection`) must be a
+  ``model_service`` credential with the same wire protocol and the same base URL as the one
+  the client was built for. Otherwise the request is refused before anything is sent with
+  :class:`~agentrun_creds_plugin.errors.InvalidCredentialError` (422): a selection swaps keys,
+  not endpoints, so a tenant's DeepSeek key can never go to api.openai.com, and a credential
+  whose ``base_url`` was edited asks for the client to be rebuilt instead of leaking the new
+  key to the old host.
+- **Header names keep the SDK's spelling.** When the SDK already set the header (with its
+  placeholder key), the value is replaced under the name the SDK used, so the server sees
+  byte-for-byte the headers a plain ``openai.OpenAI(api_key=...)`` or
+  ``anthropic.Anthropic(api_key=...)`` sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+
+from ..errors import InvalidCredentialError
+from ..kinds import CredentialBase, ModelServiceCredential
+from ..selection import selected_name
+
+if TYPE_CHECKING:
+    from ..store import CredentialStore
+
+__all__ = [
+    "PLACEHOLDER_KEY",
+    "KeyBinding",
+    "ModelEndpoint",
+    "ModelKeyAuth",
+    "attach_resource",
+    "bind_model_credential",
+    "with_auth",
+]
+
+#: What the SDK clients are built with instead of a key. Never valid anywhere: if a request
+#: ever went out without the plugin's header, the provider would answer 401.
+PLACEHOLDER_KEY = "agentrun-creds-placeholder"
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """The non-secret facts of a model credential a client is built for."""
+
+    credential: str
+    provider: str
+    api_style: str  # "openai" | "anthropic" | "azure_openai"
+    base_url: str
+    api_version: str | None
+
+
+def _norm_url(url: str) -> str:
+    return url.rstrip("/")
+
+
+def _model_credential(cred: CredentialBase, name: str) -> ModelServiceCredential:
+    if not isinstance(cred, ModelServiceCredential):
+        kind = type(cred).model_fields["kind"].default
+        raise InvalidCredentialError(
+            f"credential {name!r} is a {kind} credential; model clients need a model_service "
+            "credential (acp.ModelServiceCredential(provider=..., api_key=...))",
+            name=name,
+        )
+    return cred
+
+
+class KeyBinding:
+    """Resolves the model key per request and says which header carries it.
+
+    Holds names only. ``resource`` is what audit events record as the user of the key.
+    """
+
+    __slots__ = ("_store", "endpoint", "name", "resource")
+
+    def __init__(
+        self, store: CredentialStore, endpoint: ModelEndpoint, *, resource: str | None
+    ) -> None:
+        self._store = store
+        self.endpoint = endpoint
+        self.name = endpoint.credential
+        self.resource = resource
+
+    def __repr__(self) -> str:
+        return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
+
+    @property
+    def store(self) -> CredentialStore:
+        return self._store
+
+    def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
+        model = _model_credential(cred, used)
+        ep = self.endpoint
+        if model.api_style != ep.api_style or _norm_url(model.effective_base_url) != ep.base_url:
+            what = "was changed to" if used == ep.credential else "is for"
+            raise InvalidCredentialError(
+                f"credential {used!r} {what} provider {model.provider} at "
+                f"{model.effective_base_url}, but this client was built for {ep.provider} at "
+                f"{ep.base_url} (from credential {ep.credential!r}); a key is only sent to "
+                f"its own endpoint: build a new client from {used!r}",
+                name=used,
+            )
+        return model
+
+    def resolve(self) -> ModelServiceCredential:
+        """The credential to use for this request (selection applied), checked."""
+        used = selected_name(self.name)
+        return self._check(self._store.resolve(used, resource=self.resource), used)
+
+    async def aresolve(self) -> ModelServiceCredential:
+        used = selected_name(self.name)
+        return self._check(await self._store.aresolve(used, resource=self.resource), used)
+
+    @staticmethod
+    def apply(cred: ModelServiceCredential, request: httpx2.Request) -> None:
+        """Set the provider's auth header on ``request``, under the SDK's own spelling.
+
+        The rule is :func:`agentrun_creds_plugin.auth.apply_credential`'s for model keys
+        (``api-key`` for Azure; ``x-api-key`` for Anthropic when the request already carries
+        it; else ``Authorization: Bearer``), inlined because it runs on every request; a test
+        keeps the two in step.
+        """
+        key = cred.api_key.get_secret_value()
+        headers = request.headers
+        style = cred.api_style
+        if style == "azure_openai":
+            target, value = b"api-key", key
+        elif style == "anthropic" and "x-api-key" in headers:
+            target, value = b"x-api-key", key
+        else:
+            target, value = b"authorization", "Bearer " + key
+        name = target.decode()
+        for raw, _ in headers.raw:
+            if raw.lower() == target:
+                name = raw.decode("latin-1")
+                break
+        headers[name] = value
+
+
+class ModelKeyAuth(httpx2.Auth):
+    """An ``httpx2`` auth that puts the store's current model key on every request.
+
+    Used on the SDK's own ``http_client``: the SDK builds the request with its placeholder
+    key, then this flow resolves the credential and replaces the header, on every send (so on
+    every SDK retry). An error (disabled, expired, not found, wrong endpoint) is raised before
+    the request is yielded, so nothing reaches the network.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(self, binding: KeyBinding) -> None:
+        self.binding = binding
+
+    def __repr__(self) -> str:
+        return f"ModelKeyAuth(name={self.binding.name!r})"
+
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
+        KeyBinding.apply(self.binding.resolve(), request)
+        yield request
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, Any]:
+        KeyBinding.apply(await self.binding.aresolve(), request)
+        yield request
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
+        yield from self.sync_auth_flow(request)
+
+
+def bind_model_credential(store: CredentialStore, name: str, *, resource: str | None) -> KeyBinding:
+    """Resolve ``name`` once to learn its endpoint (the key is discarded) and bind to it."""
+    cred = _model_credential(store.resolve(name, resource=resource), name)
+    endpoint = ModelEndpoint(
+        credential=name,
+        provider=cred.provider,
+        api_style=cred.api_style,
+        base_url=_norm_url(cred.effective_base_url),
+        api_version=cred.api_version,
+    )
+    return KeyBinding(store, endpoint, resource=resource)
+
+
+def attach_resource(store: CredentialStore, name: str, resource_type: str, resource: str) -> None:
+    """Record the client as an attachment of ``name`` (idempotent)."""
+    store.attach(name, resource_type, resource)
+
+
+def with_auth(client: Any, auth: httpx2.Auth, *, kind: str) -> Any:
+    """Put ``auth`` on a caller-supplied ``httpx2`` client, refusing anything else.
+
+    ``kind`` is the expected class (``"sync"`` or ``"async"``) for the error message.
+    """
+    expected = httpx2.Client if kind == "sync" else httpx2.AsyncClient
+    if not isinstance(client, expected):
+        raise TypeError(
+            f"http_client: expected an httpx2.{expected.__name__} (e.g. "
+            f"openai.Default{'Async' if kind == 'async' else ''}HttpxClient()), got "
+            f"{type(client).__name__}"
+        )
+    if client.auth is not None:
+        raise ValueError(
+            "http_client: it already has an auth; the plugin sets the client's auth to put "
+            "the store's key on each request, so pass a client without one"
+        )
+    client.auth = auth
+    return client
