@@ -7,6 +7,7 @@ needs no network and no real key. Run it with ``make demo``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from tests.support.llm_server import LLMServer  # noqa: E402
 def main() -> None:
     demo = ROOT / ".demo"
     demo.mkdir(exist_ok=True)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(message)s", stream=sys.stdout
+    )
     for leftover in demo.glob("credentials.db*"):
         leftover.unlink()
     store = acp.CredentialStore.open(f"sqlite:///{demo / 'credentials.db'}")
@@ -62,7 +66,8 @@ def main() -> None:
         store.enable("my-llm-key")
         print("4. enabled again ->", llm.invoke("back").content)
         print("attachments:", store.attachments("my-llm-key"))
-        print("audit:", [f"{e.action}" for e in reversed(store.audit("my-llm-key"))])
+        events = store.audit("my-llm-key")
+        print("audit:", [e.action for e in reversed(events) if e.resource != "demo-server"])
 
 
 def _current_key(store: acp.CredentialStore) -> str:
