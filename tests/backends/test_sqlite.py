@@ -85,3 +85,23 @@ def test_unwritable_folder_is_store_unavailable(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(acp.StoreUnavailableError, match="cannot create the folder"):
         SQLiteBackend(blocker / "sub" / "c.db")
+
+
+def test_wal_index_fast_path_is_used_and_trips_on_every_commit(tmp_path: Path) -> None:
+    reader = SQLiteBackend(tmp_path / "c.db")
+    writer = SQLiteBackend(tmp_path / "c.db")
+    with writer.transaction() as tx:
+        tx.insert(record("a"))
+    assert reader.get("a") is not None
+    state = reader._read_state()
+    assert state.shm is not None  # the mapping works here, so reads skip the pragma
+    assert state.unchanged()
+    for version in range(2, 12):
+        with writer.transaction() as tx:
+            tx.replace(record("a", version=version))
+        assert not state.unchanged()  # any commit by another connection is visible
+        got = reader.get("a")
+        assert got is not None and got.version == version
+        assert state.unchanged()
+    reader.close()
+    writer.close()
