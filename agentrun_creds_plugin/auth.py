@@ -56,6 +56,7 @@ __all__ = [
     "apply_credential",
     "make_auth",
     "redact_url",
+    "set_headers",
     "sign_cloud",
 ]
 
@@ -264,6 +265,21 @@ def apply_credential(
     return plan
 
 
+def set_headers(headers: Any, values: dict[str, str]) -> None:
+    """Set ``values`` on httpx/httpx2 ``Headers``, keeping the spelling a header already has.
+
+    An SDK that built the request with a placeholder key (``authorization: Bearer ...``) then
+    sends byte-for-byte what it sends without the plugin.
+    """
+    for name, value in values.items():
+        lowered = name.lower().encode()
+        for raw, _ in headers.raw:
+            if raw.lower() == lowered:
+                name = raw.decode("latin-1")
+                break
+        headers[name] = value
+
+
 def _jwt_outbound() -> InvalidCredentialError:
     return InvalidCredentialError(
         "credential kind jwt verifies inbound tokens and cannot authenticate outbound "
@@ -388,8 +404,7 @@ class CredentialAuth:
         if plan.query:
             original = str(request.url)
             request.url = request.url.copy_merge_params(plan.query)
-        for k, v in plan.headers.items():
-            request.headers[k] = v
+        set_headers(request.headers, plan.headers)
         return original
 
     @staticmethod

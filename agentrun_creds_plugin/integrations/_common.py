@@ -7,9 +7,8 @@ provider's header (the rule of :func:`agentrun_creds_plugin.auth.apply_credentia
 it on the outgoing ``httpx2`` request only. No plaintext is kept on any long-lived object: the
 SDK clients carry :data:`PLACEHOLDER_KEY`.
 
-Why not ``store.http_auth(name)``: that auth serves every credential kind; model clients need
-two things it does not do, the endpoint check below and keeping the SDK's header spelling, on
-a path that runs once per request (so the header rule is inlined; a test keeps it in step).
+Why not ``store.http_auth(name)`` itself: model clients need an endpoint check that a generic
+auth cannot do (below). The header rule and the spelling-preserving setter are ``auth.py``'s.
 
 Decisions where the design is silent:
 
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ..auth import apply_credential, set_headers
 from ..errors import InvalidCredentialError
 from ..kinds import CredentialBase, ModelServiceCredential
 from ..selection import selected_name
@@ -135,28 +135,11 @@ class KeyBinding:
 
     @staticmethod
     def apply(cred: ModelServiceCredential, request: httpx2.Request) -> None:
-        """Set the provider's auth header on ``request``, under the SDK's own spelling.
-
-        The rule is :func:`agentrun_creds_plugin.auth.apply_credential`'s for model keys
-        (``api-key`` for Azure; ``x-api-key`` for Anthropic when the request already carries
-        it; else ``Authorization: Bearer``), inlined because it runs on every request; a test
-        keeps the two in step.
-        """
-        key = cred.api_key.get_secret_value()
+        """Set the provider's auth header on ``request``, under the SDK's own spelling
+        (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`)."""
         headers = request.headers
-        style = cred.api_style
-        if style == "azure_openai":
-            target, value = b"api-key", key
-        elif style == "anthropic" and "x-api-key" in headers:
-            target, value = b"x-api-key", key
-        else:
-            target, value = b"authorization", "Bearer " + key
-        name = target.decode()
-        for raw, _ in headers.raw:
-            if raw.lower() == target:
-                name = raw.decode("latin-1")
-                break
-        headers[name] = value
+        plan = apply_credential(cred, request.method, "", list(headers.multi_items()), None)
+        set_headers(headers, plan.headers)
 
 
 class ModelKeyAuth(httpx2.Auth):

@@ -589,7 +589,7 @@ def test_import_of_the_package_does_not_import_the_sdks() -> None:
     ],
 )
 def test_header_rule_matches_the_auth_module(provider: str, sdk_headers: dict[str, str]) -> None:
-    """The inlined per-request header rule is the one of ``auth.apply_credential``."""
+    """The model clients send the header ``auth.apply_credential`` prescribes, in the SDK's spelling."""
     from agentrun_creds_plugin.auth import apply_credential
     from agentrun_creds_plugin.integrations._common import KeyBinding
 
