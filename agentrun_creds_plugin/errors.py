@@ -61,6 +61,21 @@ class CredentialError(Exception):
     def message(self) -> str:
         return str(self.args[0]) if self.args else ""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take other constructor arguments than the message, so rebuild from the
+        # message and the context attributes rather than calling __init__ (pickling across
+        # processes, e.g. LangChain's process pools).
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(
+    cls: type[CredentialError], args: tuple[object, ...], state: dict[str, object]
+) -> CredentialError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class CredentialNotFoundError(CredentialError, LookupError):
     """No credential (or model configuration) of that name exists."""

@@ -81,3 +81,22 @@ def test_error_tree_and_status_codes() -> None:
     assert issubclass(acp.InvalidCredentialError, ValueError)
     assert acp.AuthenticationError("missing header").reason == "missing header"
     assert acp.PermissionDeniedError("missing scope read").status_code == 403
+
+
+def test_errors_pickle_with_their_context() -> None:
+    import pickle
+
+    errors = [
+        acp.CredentialDisabledError("k"),
+        acp.CredentialNotFoundError("k"),
+        acp.VersionConflictError("k", 1, 2),
+        acp.CredentialInUseError("k", [("tool", "t")]),
+        acp.InvalidCredentialError("api_key: bad"),
+        acp.AuthenticationError("expired"),
+        acp.DecryptionError(name="k"),
+        acp.CredentialExpiredError("k", "2026-01-01T00:00:00"),
+    ]
+    for error in errors:
+        again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        assert type(again) is type(error) and str(again) == str(error)
+        assert again.__dict__ == error.__dict__ and again.status_code == error.status_code
