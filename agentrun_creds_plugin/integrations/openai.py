@@ -106,6 +106,34 @@ def _client_kwargs(binding: KeyBinding, kwargs: dict[str, Any]) -> dict[str, Any
     return kwargs
 
 
+def _build(
+    store: CredentialStore,
+    name: str,
+    client_name: str | None,
+    kwargs: dict[str, Any],
+    *,
+    sync: bool,
+) -> Any:
+    """One builder for the four clients (sync/async, OpenAI/Azure): only the classes differ."""
+    _refuse_key_arguments(kwargs)
+    binding, client_name = _binding(store, name, client_name)
+    auth = ModelKeyAuth(binding)
+    http_client = kwargs.pop("http_client", None)
+    if http_client is None:
+        default = openai.DefaultHttpxClient if sync else openai.DefaultAsyncHttpxClient
+        http_client = default(auth=auth)
+    else:
+        with_auth(http_client, auth, kind="sync" if sync else "async")
+    params = _client_kwargs(binding, kwargs)
+    if binding.endpoint.api_style == "azure_openai":
+        cls: Any = openai.AzureOpenAI if sync else openai.AsyncAzureOpenAI
+    else:
+        cls = openai.OpenAI if sync else openai.AsyncOpenAI
+    client = cls(http_client=http_client, **params)
+    attach_resource(store, name, "client", client_name)
+    return client
+
+
 def openai_client(
     store: CredentialStore,
     name: str,
@@ -118,21 +146,7 @@ def openai_client(
     The key is resolved on every request and retry, after any per-run selection
     (:func:`agentrun_creds_plugin.use_credentials`); ``kwargs`` go to the SDK constructor.
     """
-    _refuse_key_arguments(kwargs)
-    binding, client_name = _binding(store, name, client_name)
-    auth = ModelKeyAuth(binding)
-    http_client = kwargs.pop("http_client", None)
-    if http_client is None:
-        http_client = openai.DefaultHttpxClient(auth=auth)
-    else:
-        with_auth(http_client, auth, kind="sync")
-    params = _client_kwargs(binding, kwargs)
-    client: openai.OpenAI
-    if binding.endpoint.api_style == "azure_openai":
-        client = openai.AzureOpenAI(http_client=http_client, **params)
-    else:
-        client = openai.OpenAI(http_client=http_client, **params)
-    attach_resource(store, name, "client", client_name)
+    client: openai.OpenAI = _build(store, name, client_name, kwargs, sync=True)
     return client
 
 
@@ -148,19 +162,5 @@ def async_openai_client(
     The key is resolved in the request's own task, so context variables (per-run
     selections) of concurrent calls never mix.
     """
-    _refuse_key_arguments(kwargs)
-    binding, client_name = _binding(store, name, client_name)
-    auth = ModelKeyAuth(binding)
-    http_client = kwargs.pop("http_client", None)
-    if http_client is None:
-        http_client = openai.DefaultAsyncHttpxClient(auth=auth)
-    else:
-        with_auth(http_client, auth, kind="async")
-    params = _client_kwargs(binding, kwargs)
-    client: openai.AsyncOpenAI
-    if binding.endpoint.api_style == "azure_openai":
-        client = openai.AsyncAzureOpenAI(http_client=http_client, **params)
-    else:
-        client = openai.AsyncOpenAI(http_client=http_client, **params)
-    attach_resource(store, name, "client", client_name)
+    client: openai.AsyncOpenAI = _build(store, name, client_name, kwargs, sync=False)
     return client
