@@ -53,7 +53,9 @@ def main() -> None:
             ),
         )
         print("2. after store.update, the same model ->", llm.invoke("hi again").content)
-        print("   keys the server saw (masked):", [k[:8] + "..." for k in server.keys_seen()])
+        print(
+            "   keys the server saw (masked):", [f"{k[:3]}...{k[-4:]}" for k in server.keys_seen()]
+        )
 
         store.disable("my-llm-key")
         before = server.request_count
