@@ -138,7 +138,7 @@ class KeyBinding:
         """Set the provider's auth header on ``request``, under the SDK's own spelling
         (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`)."""
         headers = request.headers
-        plan = apply_credential(cred, request.method, "", list(headers.multi_items()), None)
+        plan = apply_credential(cred, request.method, "", headers, None)
         set_headers(headers, plan.headers)
 
 
