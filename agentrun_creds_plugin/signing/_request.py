@@ -131,6 +131,18 @@ def utc(now: datetime | float) -> datetime:
     return now.astimezone(UTC)
 
 
+def canonical_request(
+    method: str,
+    uri: str,
+    query: str,
+    headers_block: str,
+    signed_headers: str,
+    payload_hash: str,
+) -> str:
+    """The CanonicalRequest of SigV4 and ACS3 (``headers_block`` already ends in a newline)."""
+    return f"{method.upper()}\n{uri}\n{query}\n{headers_block}\n{signed_headers}\n{payload_hash}"
+
+
 def iso_basic(t: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` of a UTC datetime (the AWS ``X-Amz-Date`` form)."""
     return f"{t.year:04d}{_2D[t.month]}{_2D[t.day]}T{_2D[t.hour]}{_2D[t.minute]}{_2D[t.second]}Z"

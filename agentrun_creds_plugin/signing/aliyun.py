@@ -30,6 +30,7 @@ from ._request import (
     EMPTY_SHA256,
     HeadersInput,
     Request,
+    canonical_request,
     encode_path_once,
     group_headers,
     header_pairs,
@@ -148,18 +149,6 @@ def _headers_block(
         else:
             lines.append(f"{name}:{','.join(sorted([v.strip() for v in values]))}\n")
     return "".join(lines), ";".join(names)
-
-
-def canonical_request(
-    method: str,
-    uri: str,
-    query: str,
-    headers_block: str,
-    signed_headers: str,
-    payload_hash: str,
-) -> str:
-    """Join the six CanonicalRequest parts (``headers_block`` already ends in a newline)."""
-    return f"{method.upper()}\n{uri}\n{query}\n{headers_block}\n{signed_headers}\n{payload_hash}"
 
 
 def canonical_request_for(

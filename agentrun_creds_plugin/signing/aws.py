@@ -35,6 +35,7 @@ from ._request import (
     HeadersInput,
     QueryPairs,
     Request,
+    canonical_request,
     encode_path_once,
     group_headers,
     hmac_sha256,
@@ -232,18 +233,6 @@ def _headers_block(grouped: dict[str, list[str]], host: str | None) -> tuple[str
         else:
             lines.append(f"{name}:{','.join([' '.join(v.split()) for v in values])}\n")
     return "".join(lines), ";".join(names)
-
-
-def canonical_request(
-    method: str,
-    uri: str,
-    query: str,
-    headers_block: str,
-    signed_headers: str,
-    payload_hash: str,
-) -> str:
-    """Join the six CanonicalRequest parts (``headers_block`` already ends in a newline)."""
-    return f"{method.upper()}\n{uri}\n{query}\n{headers_block}\n{signed_headers}\n{payload_hash}"
 
 
 def canonical_request_for(
