@@ -20,7 +20,10 @@ from collections.abc import Callable, Sequence
 
 from .backends.base import AuditRow
 
-__all__ = ["HOST", "AuditQueue"]
+__all__ = ["BATCH_ROWS", "HOST", "AuditQueue"]
+
+#: Events written per transaction (a few milliseconds of the writer lock at most).
+BATCH_ROWS = 2000
 
 log = logging.getLogger("agentrun_creds_plugin.audit")
 HOST = socket.gethostname()
@@ -87,14 +90,13 @@ class AuditQueue:
         if self._pid != os.getpid():
             self._after_fork()
         with self._flush_lock:
-            batch = []
-            try:
-                while True:
-                    batch.append(self._events.popleft())
-            except IndexError:
-                pass
-            if batch:
-                pid = os.getpid()
+            # Only what is queued now, in short transactions: a busy process must neither hold
+            # the store's writer lock for long nor keep a flush chasing new events forever.
+            pending = len(self._events)
+            pid = os.getpid()
+            while pending > 0:
+                batch = [self._events.popleft() for _ in range(min(pending, BATCH_ROWS))]
+                pending -= len(batch)
                 try:
                     self._write([AuditRow(*event, pid, HOST) for event in batch])
                 except Exception:

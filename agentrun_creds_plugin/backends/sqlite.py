@@ -7,13 +7,15 @@ through a separate writer connection, so every commit, from this process or anot
 the cache on the next read. A read therefore costs one pragma when nothing changed.
 
 The pragma costs a few microseconds (more when the CPU caches are cold, as right after an
-HTTP call), so a read first looks at the WAL-index header in the ``-shm`` file through a
-read-only ``mmap``: it is what SQLite itself compares to decide whether the database changed
-(its format is documented in "WAL-mode File Format", section 2.1), and SQLite's writers update
-its two copies in order, so "both copies equal and equal to what I saw when I filled the
-cache" means no commit since. Anything else (a change, a half-written header, no mapping)
-takes the pragma path. Our own read connection keeps the ``-shm`` file open, so it cannot be
-truncated under the mapping.
+HTTP call), so a read first looks at the WAL-index header in the ``-shm`` file: it is what
+SQLite itself compares to decide whether the database changed (its format is documented in
+"WAL-mode File Format", section 2.1), and SQLite's writers update its two copies in order, so
+"both copies equal, and equal to what I saw when I filled the cache" means no commit since.
+Anything else (a change, a half-written header, a short read) takes the pragma path. The header
+is read with ``os.pread`` on a descriptor opened once per file and never closed: closing any
+descriptor of a file drops every POSIX lock the process holds on it, SQLite's own included
+(which would let another process reset the ``-shm`` file under us), and a read, unlike an
+``mmap``, cannot fault if the file shrinks.
 
 Writers take the lock up front (``BEGIN IMMEDIATE``) and wait for it (busy timeout) instead of
 failing with "database is locked"; a wait past the timeout becomes ``StoreUnavailableError``.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import sqlite3
 import threading
@@ -113,12 +114,28 @@ def _record_params(r: Record) -> tuple[Any, ...]:
 
 
 _HDR = 48  # one copy of the WAL-index header; SQLite keeps two, back to back
+_SHM_FDS: dict[str, int] = {}
+_SHM_LOCK = threading.Lock()
+
+
+def _shm_fd(path: str) -> int | None:
+    """A read-only descriptor of ``path``, opened once per process and deliberately never
+    closed (see the module docstring: closing it would release SQLite's locks)."""
+    with _SHM_LOCK:
+        fd = _SHM_FDS.get(path)
+        if fd is None:
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                return None  # e.g. an unusual filesystem: every read asks the pragma
+            _SHM_FDS[path] = fd
+        return fd
 
 
 class _ReadState:
     __slots__ = ("cache", "conn", "data_version", "header", "pid", "shm")
 
-    def __init__(self, conn: sqlite3.Connection, shm: mmap.mmap | None) -> None:
+    def __init__(self, conn: sqlite3.Connection, shm: int | None) -> None:
         self.conn = conn
         self.shm = shm
         self.header = b""
@@ -126,21 +143,22 @@ class _ReadState:
         self.data_version = -1
         self.pid = os.getpid()
 
+    def header_now(self) -> bytes:
+        """The header as it stands, or b"" (never equal to a real one) while a writer is
+        half-way through updating it or the file cannot be read."""
+        if self.shm is None:
+            return b""
+        try:
+            both = os.pread(self.shm, 2 * _HDR, 0)
+        except OSError:
+            return b""
+        first = both[:_HDR]
+        return first if len(both) == 2 * _HDR and first == both[_HDR:] else b""
+
     def unchanged(self) -> bool:
         """True when the WAL-index header shows no commit since the cache was checked."""
-        shm = self.shm
-        if shm is None:
-            return False
-        first = shm[0:_HDR]
-        return first == self.header and first == shm[_HDR : 2 * _HDR]
-
-    def header_now(self) -> bytes:
-        """The header as it stands, or b"" while a writer is half-way through updating it."""
-        shm = self.shm
-        if shm is None:
-            return b""
-        first = shm[0:_HDR]
-        return first if first == shm[_HDR : 2 * _HDR] else b""
+        header = self.header_now()
+        return bool(header) and header == self.header
 
 
 class _SQLiteTransaction(Transaction):
@@ -232,11 +250,22 @@ def _get_model(c: sqlite3.Connection, name: str) -> ModelRow | None:
     return _model_from_row(r) if r else None
 
 
-def _insert_audit(c: sqlite3.Connection, rows: Sequence[AuditRow]) -> None:
-    c.executemany(
-        "INSERT INTO audit(at, action, name, resource, reason, pid, host) VALUES (?,?,?,?,?,?,?)",
-        [(r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host) for r in rows],
-    )
+_INSERT_AUDIT_JSON = (
+    "INSERT INTO audit(at, action, name, resource, reason, pid, host) "
+    "SELECT " + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(7)) + " FROM json_each(?)"
+)
+
+
+def _audit_payload(rows: Sequence[AuditRow]) -> str:
+    """A batch as one JSON array: inserted by one statement that runs in SQLite's C code
+    with the GIL released, so a busy process does not stretch the write transaction."""
+    return json.dumps([[r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host] for r in rows])
+
+
+def _insert_audit(
+    c: sqlite3.Connection, rows: Sequence[AuditRow], payload: str | None = None
+) -> None:
+    c.execute(_INSERT_AUDIT_JSON, (payload or _audit_payload(rows),))
 
 
 class SQLiteBackend(Backend):
@@ -248,7 +277,6 @@ class SQLiteBackend(Backend):
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._all_conns: list[sqlite3.Connection] = []
-        self._maps: list[mmap.mmap] = []
         self._conns_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
@@ -289,7 +317,6 @@ class SQLiteBackend(Backend):
             self._pid = os.getpid()
             self._local = threading.local()
             self._all_conns = []
-            self._maps = []
             self._conns_lock = threading.Lock()
             self._write_lock = threading.Lock()
             self._writer = None
@@ -300,19 +327,9 @@ class SQLiteBackend(Backend):
             self._check_fork()
             conn = self._connect()
             conn.execute("PRAGMA data_version").fetchone()  # opens the -shm file
-            st = _ReadState(conn, self._map_shm())
+            st = _ReadState(conn, _shm_fd(f"{self.path}-shm"))
             self._local.st = st
         return st
-
-    def _map_shm(self) -> mmap.mmap | None:
-        try:
-            with open(f"{self.path}-shm", "rb") as fh:
-                mapped = mmap.mmap(fh.fileno(), 2 * _HDR, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            return None  # no mapping (unusual filesystem): every read asks the pragma
-        with self._conns_lock:
-            self._maps.append(mapped)
-        return mapped
 
     def _reader(self) -> sqlite3.Connection:
         return self._read_state().conn
@@ -432,8 +449,9 @@ class SQLiteBackend(Backend):
 
     def append_audit(self, rows: Sequence[AuditRow]) -> None:
         if rows:
+            payload = _audit_payload(rows)  # built before the writer lock is taken
             with self._write() as c:
-                _insert_audit(c, rows)
+                _insert_audit(c, rows, payload)
 
     def query_audit(
         self,
@@ -468,9 +486,6 @@ class SQLiteBackend(Backend):
         self._closed = True
         with self._conns_lock:
             conns, self._all_conns = self._all_conns, []
-            maps, self._maps = self._maps, []
-        for mapped in maps:
-            mapped.close()
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()

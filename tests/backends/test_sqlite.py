@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -105,3 +106,43 @@ def test_wal_index_fast_path_is_used_and_trips_on_every_commit(tmp_path: Path) -
         assert state.unchanged()
     reader.close()
     writer.close()
+
+
+_DMS_PROBE = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)  # SQLite's DMS byte in -shm
+    print("free")
+except OSError:
+    print("held")
+"""
+
+
+def _dms_lock(shm: Path) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _DMS_PROBE, str(shm)], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX locks")
+def test_reading_the_wal_index_keeps_sqlites_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops the process's POSIX locks on it; the fast path
+    must never do that, or another process may reset the -shm file under SQLite."""
+    import os
+
+    backend = SQLiteBackend(tmp_path / "c.db")
+    with backend.transaction() as tx:
+        tx.insert(record("a"))
+    for _ in range(3):
+        assert backend.get("a") is not None
+    shm = tmp_path / "c.db-shm"
+    assert _dms_lock(shm) == "held"
+    fd = os.open(shm, os.O_RDONLY)  # what a careless open/close would do...
+    os.close(fd)
+    assert _dms_lock(shm) == "free"  # ...the pitfall this test guards against is real
+    backend.close()
