@@ -276,19 +276,28 @@ def apply_credential(
     return plan
 
 
-def set_headers(headers: Any, values: dict[str, str]) -> None:
+def set_headers(
+    headers: Any, values: dict[str, str], spellings: dict[str, str] | None = None
+) -> None:
     """Set ``values`` on httpx/httpx2 ``Headers``, keeping the spelling a header already has.
 
     An SDK that built the request with a placeholder key (``authorization: Bearer ...``) then
-    sends byte-for-byte what it sends without the plugin.
+    sends byte-for-byte what it sends without the plugin. A client's SDK spells its headers
+    the same way on every request, so a caller may pass ``spellings`` to remember them.
     """
     for name, value in values.items():
-        lowered = name.lower().encode()
-        for raw, _ in headers.raw:
-            if raw.lower() == lowered:
-                name = raw.decode("latin-1")
-                break
-        headers[name] = value
+        lowered = name.lower()
+        spelled = spellings.get(lowered) if spellings is not None else None
+        if spelled is None:
+            wanted = lowered.encode()
+            spelled = name
+            for raw, _ in headers.raw:
+                if raw.lower() == wanted:
+                    spelled = raw.decode("latin-1")
+                    break
+            if spellings is not None:
+                spellings[lowered] = spelled
+        headers[spelled] = value
 
 
 def _jwt_outbound() -> InvalidCredentialError:

@@ -134,12 +134,16 @@ class KeyBinding:
         return self._check(await self._store.aresolve(used, resource=self.resource), used)
 
     @staticmethod
-    def apply(cred: ModelServiceCredential, request: httpx2.Request) -> None:
+    def apply(
+        cred: ModelServiceCredential,
+        request: httpx2.Request,
+        spellings: dict[str, str] | None = None,
+    ) -> None:
         """Set the provider's auth header on ``request``, under the SDK's own spelling
         (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`)."""
         headers = request.headers
         plan = apply_credential(cred, request.method, "", headers, None)
-        set_headers(headers, plan.headers)
+        set_headers(headers, plan.headers, spellings)
 
 
 class ModelKeyAuth(httpx2.Auth):
@@ -156,16 +160,17 @@ class ModelKeyAuth(httpx2.Auth):
 
     def __init__(self, binding: KeyBinding) -> None:
         self.binding = binding
+        self._spellings: dict[str, str] = {}  # the SDK's header spellings, learnt once
 
     def __repr__(self) -> str:
         return f"ModelKeyAuth(name={self.binding.name!r})"
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
-        KeyBinding.apply(self.binding.resolve(), request)
+        KeyBinding.apply(self.binding.resolve(), request, self._spellings)
         yield request
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, Any]:
-        KeyBinding.apply(await self.binding.aresolve(), request)
+        KeyBinding.apply(await self.binding.aresolve(), request, self._spellings)
         yield request
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
