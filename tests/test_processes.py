@@ -193,3 +193,18 @@ def test_resolve_from_many_threads(store: acp.CredentialStore) -> None:
     while time.monotonic() < deadline and len(store.audit("k", action="used", limit=5000)) < 1600:
         time.sleep(0.05)
     assert len(store.audit("k", action="used", limit=5000)) == 1600
+
+
+def test_fresh_after_close_and_reopen_in_the_same_process(store_url: str, master_key: str) -> None:
+    """The last close removes SQLite's -shm file; a reopened store must still see every
+    change another process makes (nothing may cling to the old file)."""
+    with acp.CredentialStore.open(store_url, master_key=master_key) as s:
+        s.create("k", acp.ToolApiKeyCredential(api_key="v1"))
+        assert s.resolve("k").api_key.get_secret_value() == "v1"  # type: ignore[attr-defined]
+    with acp.CredentialStore.open(store_url, master_key=master_key) as s:
+        assert s.resolve("k").api_key.get_secret_value() == "v1"  # type: ignore[attr-defined]
+        for value in ("v2", "v3"):
+            _in_other_process(
+                store_url, master_key, f"s.update('k', acp.ToolApiKeyCredential(api_key={value!r}))"
+            )
+            assert s.resolve("k").api_key.get_secret_value() == value  # type: ignore[attr-defined]

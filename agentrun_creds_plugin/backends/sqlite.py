@@ -6,16 +6,11 @@ Freshness without staleness: each thread keeps its own read connection and a cac
 through a separate writer connection, so every commit, from this process or another, empties
 the cache on the next read. A read therefore costs one pragma when nothing changed.
 
-The pragma costs a few microseconds (more when the CPU caches are cold, as right after an
-HTTP call), so a read first looks at the WAL-index header in the ``-shm`` file: it is what
-SQLite itself compares to decide whether the database changed (its format is documented in
-"WAL-mode File Format", section 2.1), and SQLite's writers update its two copies in order, so
-"both copies equal, and equal to what I saw when I filled the cache" means no commit since.
-Anything else (a change, a half-written header, a short read) takes the pragma path. The header
-is read with ``os.pread`` on a descriptor opened once per file and never closed: closing any
-descriptor of a file drops every POSIX lock the process holds on it, SQLite's own included
-(which would let another process reset the ``-shm`` file under us), and a read, unlike an
-``mmap``, cannot fault if the file shrinks.
+Why not something cheaper than the pragma: SQLite's WAL-index header in the ``-shm`` file tells
+the same thing, but reading it needs a descriptor of that file, and closing any descriptor of a
+file drops every POSIX lock the process holds on it (SQLite's included), while keeping one open
+goes stale when the last connection closes and SQLite unlinks the file. Measured right after an
+SDK call, it saved nothing worth either risk.
 
 Writers take the lock up front (``BEGIN IMMEDIATE``) and wait for it (busy timeout) instead of
 failing with "database is locked"; a wait past the timeout becomes ``StoreUnavailableError``.
@@ -113,52 +108,14 @@ def _record_params(r: Record) -> tuple[Any, ...]:
     )
 
 
-_HDR = 48  # one copy of the WAL-index header; SQLite keeps two, back to back
-_SHM_FDS: dict[str, int] = {}
-_SHM_LOCK = threading.Lock()
-
-
-def _shm_fd(path: str) -> int | None:
-    """A read-only descriptor of ``path``, opened once per process and deliberately never
-    closed (see the module docstring: closing it would release SQLite's locks)."""
-    with _SHM_LOCK:
-        fd = _SHM_FDS.get(path)
-        if fd is None:
-            try:
-                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                return None  # e.g. an unusual filesystem: every read asks the pragma
-            _SHM_FDS[path] = fd
-        return fd
-
-
 class _ReadState:
-    __slots__ = ("cache", "conn", "data_version", "header", "pid", "shm")
+    __slots__ = ("cache", "conn", "data_version", "pid")
 
-    def __init__(self, conn: sqlite3.Connection, shm: int | None) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.shm = shm
-        self.header = b""
         self.cache: dict[str, Any] = {}
         self.data_version = -1
         self.pid = os.getpid()
-
-    def header_now(self) -> bytes:
-        """The header as it stands, or b"" (never equal to a real one) while a writer is
-        half-way through updating it or the file cannot be read."""
-        if self.shm is None:
-            return b""
-        try:
-            both = os.pread(self.shm, 2 * _HDR, 0)
-        except OSError:
-            return b""
-        first = both[:_HDR]
-        return first if len(both) == 2 * _HDR and first == both[_HDR:] else b""
-
-    def unchanged(self) -> bool:
-        """True when the WAL-index header shows no commit since the cache was checked."""
-        header = self.header_now()
-        return bool(header) and header == self.header
 
 
 class _SQLiteTransaction(Transaction):
@@ -325,9 +282,7 @@ class SQLiteBackend(Backend):
         st: _ReadState | None = getattr(self._local, "st", None)
         if st is None or st.pid != os.getpid():
             self._check_fork()
-            conn = self._connect()
-            conn.execute("PRAGMA data_version").fetchone()  # opens the -shm file
-            st = _ReadState(conn, _shm_fd(f"{self.path}-shm"))
+            st = _ReadState(self._connect())
             self._local.st = st
         return st
 
@@ -388,12 +343,7 @@ class SQLiteBackend(Backend):
         st: _ReadState | None = getattr(self._local, "st", None)
         if st is None or st.pid != os.getpid():
             st = self._read_state()
-        if st.unchanged():
-            rec = st.cache.get(name, _MISSING)
-            if rec is not _MISSING:
-                return rec  # type: ignore[no-any-return]
         try:
-            header = st.header_now()
             dv = st.conn.execute("PRAGMA data_version").fetchone()[0]
             if dv != st.data_version:
                 st.cache.clear()
@@ -405,9 +355,6 @@ class SQLiteBackend(Backend):
                 ).fetchone()
                 rec = _row_to_record(row) if row else None
                 st.cache[name] = rec
-            # Read before the pragma and the select: if a commit slipped in between, the
-            # header differs next time and the pragma path runs again.
-            st.header = header
         except sqlite3.Error as exc:
             raise _unavailable(exc, self.busy_timeout) from None
         return rec  # type: ignore[no-any-return]
