@@ -109,10 +109,11 @@ def _record_params(r: Record) -> tuple[Any, ...]:
 
 
 class _ReadState:
-    __slots__ = ("cache", "conn", "data_version", "pid")
+    __slots__ = ("cache", "conn", "cursor", "data_version", "pid")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.cursor = conn.cursor()  # reused by the per-resolve pragma: one object less
         self.cache: dict[str, Any] = {}
         self.data_version = -1
         self.pid = os.getpid()
@@ -344,7 +345,7 @@ class SQLiteBackend(Backend):
         if st is None or st.pid != os.getpid():
             st = self._read_state()
         try:
-            dv = st.conn.execute("PRAGMA data_version").fetchone()[0]
+            dv = st.cursor.execute("PRAGMA data_version").fetchone()[0]
             if dv != st.data_version:
                 st.cache.clear()
                 st.data_version = dv
