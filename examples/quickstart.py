@@ -33,7 +33,7 @@ def main() -> None:
         store.create(
             "my-llm-key",
             acp.ModelServiceCredential(
-                provider="openai_compatible", api_key="sk-demo-first-key", base_url=server.base_url
+                provider="openai_compatible", api_key="sk-demo-key-0001", base_url=server.base_url
             ),
         )
         store.create_model("gpt", credential="my-llm-key", model="gpt-4o-mini")
@@ -48,7 +48,7 @@ def main() -> None:
             "my-llm-key",
             acp.ModelServiceCredential(
                 provider="openai_compatible",
-                api_key="sk-demo-rotated-key",
+                api_key="sk-demo-key-0002",
                 base_url=server.base_url,
             ),
         )

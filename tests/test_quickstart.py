@@ -22,4 +22,4 @@ def test_quickstart_demo_runs() -> None:
     assert "3. disabled -> CredentialDisabledError (status 401)" in out
     assert "requests sent while disabled: 0" in out
     assert "4. enabled again -> echo: back" in out
-    assert "sk-demo-first-key" not in out and "sk-demo-rotated-key" not in out
+    assert "sk-demo-key-0001" not in out and "sk-demo-key-0002" not in out
