@@ -27,6 +27,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 import agentrun_creds_plugin as acp
 from agentrun_creds_plugin.errors import CredentialError
+from tests.integrations.tools_fixtures import WeatherApi, new_canary
 from tests.support.llm_server import LLMRequest, LLMServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -269,3 +270,29 @@ def all_log_text(caplog: pytest.LogCaptureFixture) -> str:
         if record.exc_info and record.exc_info[1] is not None:
             parts.append(repr(record.exc_info[1]))
     return "\n".join(parts) + caplog.text
+
+
+@pytest.fixture
+def key() -> str:
+    """The weather API's key (a canary)."""
+    return new_canary()
+
+
+@pytest.fixture
+def llm_key() -> str:
+    """The loopback LLM's key (a canary)."""
+    return new_canary()
+
+
+@pytest.fixture
+def api(loopback_env: None, key: str) -> Iterator[WeatherApi]:
+    """A loopback weather API that accepts only ``key``."""
+    with WeatherApi(key) as server:
+        yield server
+
+
+@pytest.fixture
+def llm(loopback_env: None, llm_key: str) -> Iterator[LLMServer]:
+    """A loopback LLM server that accepts only ``llm_key``."""
+    with LLMServer(accepted_keys={llm_key}) as server:
+        yield server

@@ -12,7 +12,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -32,28 +31,6 @@ def load(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def key() -> str:
-    return new_canary()
-
-
-@pytest.fixture
-def llm_key() -> str:
-    return new_canary()
-
-
-@pytest.fixture
-def api(loopback_env: None, key: str) -> Iterator[WeatherApi]:
-    with WeatherApi(key) as server:
-        yield server
-
-
-@pytest.fixture
-def llm(loopback_env: None, llm_key: str) -> Iterator[LLMServer]:
-    with LLMServer(accepted_keys={llm_key}) as server:
-        yield server
 
 
 @pytest.fixture

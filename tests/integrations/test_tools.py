@@ -56,17 +56,6 @@ def tool_call(name: str, args: dict[str, Any], call_id: str = "call-1") -> dict[
 
 
 @pytest.fixture
-def key() -> str:
-    return new_canary()
-
-
-@pytest.fixture
-def api(loopback_env: None, key: str) -> Iterator[WeatherApi]:
-    with WeatherApi(key) as server:
-        yield server
-
-
-@pytest.fixture
 def creds(store: acp.CredentialStore, key: str) -> acp.CredentialStore:
     """The store with ``weather-key``: the canary, sent in ``X-Api-Key``."""
     store.create("weather-key", acp.ToolApiKeyCredential(api_key=key, param="X-Api-Key"))

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import httpx2
@@ -89,28 +89,6 @@ def calls(*cities: str) -> dict[str, list[BaseMessage]]:
 
 def select(name: str) -> RunnableConfig:
     return {"configurable": {"agentrun_credentials": {"weather-key": name}}}
-
-
-@pytest.fixture
-def key() -> str:
-    return new_canary()
-
-
-@pytest.fixture
-def llm_key() -> str:
-    return new_canary()
-
-
-@pytest.fixture
-def api(loopback_env: None, key: str) -> Iterator[WeatherApi]:
-    with WeatherApi(key) as server:
-        yield server
-
-
-@pytest.fixture
-def llm(loopback_env: None, llm_key: str) -> Iterator[LLMServer]:
-    with LLMServer(accepted_keys={llm_key}) as server:
-        yield server
 
 
 @pytest.fixture
