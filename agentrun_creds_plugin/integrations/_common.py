@@ -93,7 +93,7 @@ class KeyBinding:
     Holds names only. ``resource`` is what audit events record as the user of the key.
     """
 
-    __slots__ = ("_store", "endpoint", "name", "resource")
+    __slots__ = ("_accepted", "_store", "endpoint", "name", "resource")
 
     def __init__(
         self, store: CredentialStore, endpoint: ModelEndpoint, *, resource: str | None
@@ -102,6 +102,8 @@ class KeyBinding:
         self.endpoint = endpoint
         self.name = endpoint.credential
         self.resource = resource
+        # (provider, base_url) pairs already checked against the endpoint: non-secret
+        self._accepted: set[tuple[str, str | None]] = set()
 
     def __repr__(self) -> str:
         return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
@@ -112,6 +114,9 @@ class KeyBinding:
 
     def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
         model = _model_credential(cred, used)
+        seen = (model.provider, model.base_url)
+        if seen in self._accepted:
+            return model
         ep = self.endpoint
         if model.api_style != ep.api_style or _norm_url(model.effective_base_url) != ep.base_url:
             what = "was changed to" if used == ep.credential else "is for"
@@ -122,6 +127,7 @@ class KeyBinding:
                 f"its own endpoint: build a new client from {used!r}",
                 name=used,
             )
+        self._accepted.add(seen)
         return model
 
     def resolve(self) -> ModelServiceCredential:
