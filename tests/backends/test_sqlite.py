@@ -88,6 +88,47 @@ def test_unwritable_folder_is_store_unavailable(tmp_path: Path) -> None:
         SQLiteBackend(blocker / "sub" / "c.db")
 
 
+def test_wal_index_fast_path_is_used_and_trips_on_every_commit(tmp_path: Path) -> None:
+    reader = SQLiteBackend(tmp_path / "c.db")
+    writer = SQLiteBackend(tmp_path / "c.db")
+    with writer.transaction() as tx:
+        tx.insert(record("a"))
+    assert reader.get("a") is not None
+    state = reader._read_state()
+    assert state.shm is not None  # the header is readable here, so reads skip the pragma
+    assert state.unchanged()
+    for version in range(2, 12):
+        with writer.transaction() as tx:
+            tx.replace(record("a", version=version))
+        assert not state.unchanged()  # any commit by another connection is visible
+        got = reader.get("a")
+        assert got is not None and got.version == version
+        assert state.unchanged()
+    reader.close()
+    writer.close()
+
+
+def test_fast_path_follows_the_shm_file_sqlite_recreates(tmp_path: Path) -> None:
+    """The last close unlinks the -shm file and the next open makes a new one: a reader
+    opened afterwards in the same process must read the new file, not the old descriptor."""
+    first = SQLiteBackend(tmp_path / "c.db")
+    with first.transaction() as tx:
+        tx.insert(record("a"))
+    assert first.get("a") is not None
+    first.close()  # the last connection: SQLite removes the -shm file
+    reader = SQLiteBackend(tmp_path / "c.db")
+    writer = SQLiteBackend(tmp_path / "c.db")
+    got = reader.get("a")
+    assert got is not None and got.version == 1
+    for version in (2, 3, 4):
+        with writer.transaction() as tx:
+            tx.replace(record("a", version=version))
+        got = reader.get("a")
+        assert got is not None and got.version == version
+    reader.close()
+    writer.close()
+
+
 _DMS_PROBE = """
 import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -110,9 +151,9 @@ def _dms_lock(shm: Path) -> str:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX locks")
-def test_reads_keep_sqlites_locks(tmp_path: Path) -> None:
-    """Closing any descriptor of a file drops the process's POSIX locks on it, so the backend
-    must never open SQLite's files itself (the reason it has no -shm "fast path")."""
+def test_reading_the_wal_index_keeps_sqlites_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops the process's POSIX locks on it; the fast path
+    must never do that, or another process may reset the -shm file under SQLite."""
     import os
 
     backend = SQLiteBackend(tmp_path / "c.db")
