@@ -88,7 +88,7 @@ class SigningOptions:
 
 
 _PROCESS_KEY = os.urandom(32)
-_SIGNING_KEYS: dict[tuple[bytes, str, str, str], bytes] = {}
+_SIGNING_KEYS: dict[tuple[bytes | str, ...], bytes] = {}
 
 
 def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: str) -> bytes:
@@ -100,13 +100,13 @@ def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: s
     from .signing._request import hmac_sha256
 
     digest = hmac_sha256(_PROCESS_KEY, f"{ident}\x00{secret}".encode())
-    key = (digest, *scope, "", "")[:4]
-    found = _SIGNING_KEYS.get(key)  # type: ignore[arg-type]
+    key: tuple[bytes | str, ...] = (digest, *scope)
+    found = _SIGNING_KEYS.get(key)
     if found is None:
         if len(_SIGNING_KEYS) > 1024:
             _SIGNING_KEYS.clear()
         found = derive(secret, *scope)
-        _SIGNING_KEYS[key] = found  # type: ignore[index]
+        _SIGNING_KEYS[key] = found
     return found
 
 

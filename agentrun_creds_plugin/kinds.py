@@ -31,7 +31,6 @@ from pydantic import (
 from .errors import InvalidCredentialError
 
 __all__ = [
-    "CATEGORIES",
     "KINDS",
     "PROVIDER_BASE_URLS",
     "ApiKeyCredential",
@@ -47,7 +46,6 @@ __all__ = [
     "credential_from_dict",
     "credential_from_plaintext",
     "credential_to_plaintext",
-    "masked_preview",
 ]
 
 NAME_RULE = "1 to 64 characters: a letter or underscore, then letters, digits, '_' or '-'"
@@ -481,7 +479,6 @@ KINDS: dict[str, type[CredentialBase]] = {
     "cloud_ak_sk": CloudAccessKeyCredential,
     "custom_headers": CustomHeadersCredential,
 }
-CATEGORIES: dict[str, str] = {kind: cls.category for kind, cls in KINDS.items()}
 
 
 def credential_from_dict(data: Mapping[str, Any]) -> CredentialBase:
@@ -583,8 +580,3 @@ def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
         _TEMPLATES.clear()
     _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers)
     return cred
-
-
-def masked_preview(credential: CredentialBase) -> str:
-    """The preview a ``CredentialInfo`` shows."""
-    return credential.preview()

@@ -10,7 +10,7 @@ One conformance suite (``tests/backends/conformance.py``) runs against every bac
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +161,3 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-    def iter_records(self) -> Iterator[Record]:
-        yield from self.list_records()
