@@ -20,8 +20,7 @@ import binascii
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,12 +30,9 @@ from .errors import DecryptionError, InvalidCredentialError
 __all__ = [
     "MasterKeys",
     "associated_data",
-    "create_key_file",
     "generate_master_key",
     "key_id",
     "parse_master_key",
-    "read_key_file",
-    "write_key_file",
 ]
 
 _VERSION = b"\x01"
@@ -131,49 +127,3 @@ class MasterKeys:
         for kid, aead in self._aead.items():
             new._aead.setdefault(kid, aead)
         return new
-
-
-def read_key_file(path: Path) -> list[str]:
-    """Keys in a key file: one per line (or comma-separated), first encrypts."""
-    text = path.read_text()
-    return [k.strip() for k in text.replace(",", "\n").splitlines() if k.strip()]
-
-
-def write_key_file(path: Path, keys: Iterable[str]) -> None:
-    """Replace a key file atomically (write, fsync, rename), mode 0600."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(keys) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def create_key_file(path: Path) -> tuple[list[str], bool]:
-    """Create a key file with a fresh key unless one exists; returns (keys, created).
-
-    The file is written under a temporary name and hard-linked into place, which fails when
-    the name exists: of two processes racing on a fresh store, one wins and both read its key.
-    """
-    if path.exists():
-        return read_key_file(path), False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(generate_master_key() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-            created = True
-        except FileExistsError:
-            created = False
-    finally:
-        tmp.unlink(missing_ok=True)
-    return read_key_file(path), created

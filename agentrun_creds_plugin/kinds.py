@@ -10,8 +10,6 @@ Validation errors are raised as :class:`InvalidCredentialError` and never as a r
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 import string
 from collections.abc import Mapping
@@ -44,8 +42,6 @@ __all__ = [
     "ToolApiKeyCredential",
     "check_name",
     "credential_from_dict",
-    "credential_from_plaintext",
-    "credential_to_plaintext",
 ]
 
 NAME_RULE = "1 to 64 characters: a letter or underscore, then letters, digits, '_' or '-'"
@@ -488,95 +484,3 @@ def credential_from_dict(data: Mapping[str, Any]) -> CredentialBase:
         raise InvalidCredentialError(f"kind: unknown kind; use one of {', '.join(KINDS)}")
     result: CredentialBase = KINDS[kind](**{k: v for k, v in data.items()})
     return result
-
-
-_SEP = b"\x00"
-_TEMPLATE_LIMIT = 65536
-
-
-class _Template:
-    """The secret-free part of a stored credential, parsed and validated once.
-
-    Keyed by the public JSON bytes themselves (no secret in the key or the value), so a resolve
-    only splits the decrypted bytes, wraps the secrets in ``SecretStr`` and builds the object.
-    """
-
-    __slots__ = ("base", "cls", "fields", "fields_set", "headers", "mutable")
-
-    def __init__(self, cred: CredentialBase, fields: list[str], headers: list[str] | None) -> None:
-        self.cls = type(cred)
-        self.fields = fields
-        self.headers = headers
-        self.base = {k: v for k, v in cred.__dict__.items() if k not in fields and k != "headers"}
-        self.fields_set = frozenset(cred.model_fields_set)
-        self.mutable = any(isinstance(v, dict | list) for v in self.base.values())
-
-
-_TEMPLATES: dict[bytes, _Template] = {}
-_set = object.__setattr__
-
-
-def credential_to_plaintext(credential: CredentialBase) -> bytes:
-    """Serialise with secrets revealed: only ever fed straight into encryption.
-
-    Layout: public JSON, then each secret value after a NUL byte (every secret field refuses
-    control characters, so NUL cannot occur inside one).
-    """
-    cls = type(credential)
-    exclude = set(cls.secret_fields)
-    if isinstance(credential, CustomHeadersCredential):
-        exclude.add("headers")
-    public = credential.model_dump(mode="json", exclude=exclude)
-    if isinstance(credential, CustomHeadersCredential):
-        public["$headers"] = list(credential.headers)
-        secrets = [v.get_secret_value() for v in credential.headers.values()]
-    else:
-        present = [f for f in cls.secret_fields if getattr(credential, f) is not None]
-        public["$secrets"] = present
-        secrets = [getattr(credential, f).get_secret_value() for f in present]
-    head = json.dumps(public, separators=(",", ":"), sort_keys=True).encode()
-    return head + b"".join(_SEP + s.encode() for s in secrets)
-
-
-def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
-    """Rebuild a kind from decrypted bytes (validated in full the first time a shape is seen)."""
-    parts = payload.split(_SEP)
-    tpl = _TEMPLATES.get(parts[0])
-    if tpl is None:
-        return _first_load(kind, parts)
-    data = copy.deepcopy(tpl.base) if tpl.mutable else dict(tpl.base)
-    if tpl.headers is not None:
-        data["headers"] = {
-            h: SecretStr(p.decode()) for h, p in zip(tpl.headers, parts[1:], strict=True)
-        }
-    else:
-        for f, p in zip(tpl.fields, parts[1:], strict=True):
-            data[f] = SecretStr(p.decode())
-    obj = tpl.cls.__new__(tpl.cls)
-    # What pydantic's model_construct does, minus its generic work: the template was
-    # validated in full, and the AEAD tag vouches for the secrets.
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(tpl.fields_set))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
-
-def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
-    cls = KINDS[kind]
-    try:
-        public = json.loads(parts[0])
-        headers = public.pop("$headers", None)
-        fields = public.pop("$secrets", [])
-        values = [p.decode() for p in parts[1:]]
-        if headers is not None:
-            public["headers"] = dict(zip(headers, values, strict=True))
-        else:
-            public.update(zip(fields, values, strict=True))
-    except (ValueError, TypeError):
-        raise InvalidCredentialError(f"stored {kind} credential is malformed") from None
-    cred = cls(**public)
-    if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
-        _TEMPLATES.clear()
-    _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers)
-    return cred

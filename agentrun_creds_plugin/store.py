@@ -34,14 +34,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .audit import HOST, AuditQueue
+from .backends import open_backend
 from .backends.base import AuditRow, Backend, ModelRow, Record
-from .crypto import (
-    MasterKeys,
-    associated_data,
-    create_key_file,
-    read_key_file,
-    write_key_file,
-)
+from .codec import credential_from_plaintext, credential_to_plaintext
+from .crypto import MasterKeys, associated_data
 from .errors import (
     CredentialDisabledError,
     CredentialError,
@@ -55,14 +51,13 @@ from .errors import (
     VersionConflictError,
 )
 from .info import AuditEvent, CheckReport, CredentialInfo, ModelConfig, from_timestamp
+from .keys import create_key_file, read_key_file, write_key_file
 from .kinds import (
     BasicAuthCredential,
     CredentialBase,
     JwtCredential,
     check_name,
     credential_from_dict,
-    credential_from_plaintext,
-    credential_to_plaintext,
 )
 from .settings import Settings, default_db_path, load_settings
 
@@ -103,27 +98,6 @@ def _in_thread(
 
     twin.__doc__ = f"Async twin of :meth:`{fn.__name__}` (runs it in a worker thread)."
     return twin
-
-
-def _open_backend(url: str, settings: Settings) -> Backend:
-    if url.startswith("sqlite:"):
-        from .backends.sqlite import SQLiteBackend, parse_sqlite_url
-
-        return SQLiteBackend(parse_sqlite_url(url), busy_timeout=settings.busy_timeout)
-    if url.startswith(("postgresql:", "postgres:")):
-        try:
-            from .backends import postgres  # type: ignore[attr-defined]
-        except ImportError:
-            raise StoreUnavailableError(
-                "store url: the PostgreSQL backend is not available in this version; use "
-                "sqlite:///path.db"
-            ) from None
-        backend: Backend = postgres.PostgresBackend(url, settings=settings)
-        return backend
-    raise StoreUnavailableError(
-        "store url: unsupported scheme; use sqlite:///relative.db, sqlite:////absolute.db or "
-        "postgresql://user@host/db"
-    )
 
 
 class CredentialStore:
@@ -168,7 +142,7 @@ class CredentialStore:
         """
         settings = load_settings()
         url = url or settings.url or f"sqlite:///{default_db_path()}"
-        backend = _open_backend(url, settings)
+        backend = open_backend(url, settings)
         key_file: Path | None = None
         keys: list[str | bytes]
         if master_key is not None:

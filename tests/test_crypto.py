@@ -14,9 +14,9 @@ import agentrun_creds_plugin as acp
 from agentrun_creds_plugin.crypto import (
     MasterKeys,
     associated_data,
-    create_key_file,
     parse_master_key,
 )
+from agentrun_creds_plugin.keys import create_key_file
 
 
 def test_generate_master_key_is_32_urlsafe_bytes() -> None:

@@ -4,18 +4,51 @@ A backend stores rows and keeps reads fresh; it knows nothing of encryption, kin
 versions' meaning (the store does). Writes happen inside :meth:`Backend.transaction`, which
 yields a :class:`Transaction` holding the backend's writer lock (SQLite) or row locks
 (PostgreSQL), so that read-check-write sequences such as compare-and-swap lose no update.
-One conformance suite (``tests/backends/conformance.py``) runs against every backend.
+
+Freshness is each backend's duty, and each says which one it takes on (:attr:`Backend.freshness`):
+
+- ``"checked"``: every read of a credential is checked against the database's committed state
+  (SQLite's change counter), so a commit by any process is seen by the next read: zero stale
+  reads.
+- ``"notified"``: reads are served from a cache that change notifications invalidate (PostgreSQL
+  ``LISTEN/NOTIFY``); the writing process sees its own change at once, other processes within
+  the notification delay, and while the notification channel is down or has just come back,
+  every read is revalidated against the database before anything is served.
+
+A cache, of either kind, holds rows (ciphertext and metadata), never plaintext.
+
+Async reads must never block the event loop. The defaults below run the sync read in a worker
+thread; a backend overrides them when it has a cheaper way (SQLite reads in WAL mode never wait
+for a lock; PostgreSQL has native async connections). A backend with native async writes sets
+:attr:`Backend.native_async` and implements :meth:`Backend.atransaction`.
+
+One conformance suite (``agentrun_creds_plugin.testing.conformance``) runs against every
+backend; a third-party backend subclasses it in its own tests.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-__all__ = ["AuditRow", "Backend", "ModelRow", "Record", "Transaction"]
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+__all__ = [
+    "AsyncTransaction",
+    "AuditRow",
+    "Backend",
+    "Freshness",
+    "ModelRow",
+    "Record",
+    "Transaction",
+]
+
+Freshness = Literal["checked", "notified"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +137,62 @@ class Transaction(abc.ABC):
     def audit(self, row: AuditRow) -> None: ...
 
 
+class AsyncTransaction(abc.ABC):
+    """:class:`Transaction`'s operations for a backend with native async connections."""
+
+    @abc.abstractmethod
+    async def get(self, name: str) -> Record | None: ...
+
+    @abc.abstractmethod
+    async def insert(self, record: Record) -> bool: ...
+
+    @abc.abstractmethod
+    async def replace(self, record: Record) -> None: ...
+
+    @abc.abstractmethod
+    async def delete(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def all_records(self) -> list[Record]: ...
+
+    @abc.abstractmethod
+    async def attachments(self, name: str) -> list[tuple[str, str]]: ...
+
+    @abc.abstractmethod
+    async def attach(
+        self, name: str, resource_type: str, resource_name: str, at: float
+    ) -> bool: ...
+
+    @abc.abstractmethod
+    async def detach(self, name: str, resource_type: str, resource_name: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def get_model(self, name: str) -> ModelRow | None: ...
+
+    @abc.abstractmethod
+    async def insert_model(self, row: ModelRow) -> bool: ...
+
+    @abc.abstractmethod
+    async def delete_model(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def audit(self, row: AuditRow) -> None: ...
+
+
 class Backend(abc.ABC):
     """A place to keep records, shared by every process that opens the same URL."""
 
     url: str
+
+    #: The freshness duty this backend takes on (see the module docstring).
+    freshness: ClassVar[Freshness]
+    #: True when :meth:`atransaction` runs on native async connections.
+    native_async: ClassVar[bool] = False
+
+    @classmethod
+    @abc.abstractmethod
+    def from_url(cls, url: str, settings: Settings) -> Backend:
+        """Open the backend a store URL names (``open_backend`` chooses the class by scheme)."""
 
     @property
     @abc.abstractmethod
@@ -121,7 +206,7 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def get(self, name: str) -> Record | None:
-        """The committed record, never stale: checked against the database on each call."""
+        """The committed record, as fresh as :attr:`freshness` promises."""
 
     @abc.abstractmethod
     def list_records(
@@ -161,3 +246,44 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def atransaction(self) -> AbstractAsyncContextManager[AsyncTransaction]:
+        """A write transaction on native async connections (when :attr:`native_async`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no native async transactions")
+
+    # -- async reads: worker threads unless a backend knows better -------------------------
+    async def aget(self, name: str) -> Record | None:
+        return await asyncio.to_thread(self.get, name)
+
+    async def alist_records(
+        self, *, category: str | None = None, kind: str | None = None
+    ) -> list[Record]:
+        return await asyncio.to_thread(self.list_records, category=category, kind=kind)
+
+    async def aattachments(self, name: str) -> list[tuple[str, str]]:
+        return await asyncio.to_thread(self.attachments, name)
+
+    async def aget_model(self, name: str) -> ModelRow | None:
+        return await asyncio.to_thread(self.get_model, name)
+
+    async def alist_models(self) -> list[ModelRow]:
+        return await asyncio.to_thread(self.list_models)
+
+    async def aappend_audit(self, rows: Sequence[AuditRow]) -> None:
+        await asyncio.to_thread(self.append_audit, rows)
+
+    async def aquery_audit(
+        self,
+        *,
+        name: str | None,
+        limit: int,
+        since: float | None,
+        action: str | None,
+        resource: str | None,
+    ) -> list[AuditRow]:
+        return await asyncio.to_thread(
+            self.query_audit, name=name, limit=limit, since=since, action=action, resource=resource
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)

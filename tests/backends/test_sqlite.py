@@ -13,8 +13,7 @@ import pytest
 
 import agentrun_creds_plugin as acp
 from agentrun_creds_plugin.backends.sqlite import SQLiteBackend, parse_sqlite_url
-
-from .conformance import BackendConformance, record
+from agentrun_creds_plugin.testing.conformance import BackendConformance, record
 
 
 class TestSQLiteConformance(BackendConformance):
