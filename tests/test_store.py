@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import agentrun_creds_plugin as acp
+from agentrun_creds_plugin.backends.base import AuditRow
 
 OPENAI = acp.ModelServiceCredential(provider="openai", api_key="sk-test-0000000000000001")
 
@@ -287,7 +288,7 @@ def test_audit_retention(store_url: str, master_key: str, monkeypatch: pytest.Mo
     with acp.CredentialStore.open(store_url, master_key=master_key) as s:
         s.create("k", OPENAI)
         s.backend.append_audit(
-            [acp.store.AuditRow(time.time() - 60 * 86400, "used", "k", None, None, 1, "h")]
+            [AuditRow(time.time() - 60 * 86400, "used", "k", None, None, 1, "h")]
         )
         assert len(s.audit("k", action="used")) == 1
     monkeypatch.setenv("AGENTRUN_CREDS_AUDIT_RETENTION_DAYS", "30")

@@ -3,12 +3,12 @@
 Every client the integrations build holds a :class:`KeyBinding`: the store, the credential
 *name*, the audit resource and the endpoint the client was built for. The binding resolves
 the credential on every HTTP attempt (the SDKs' retries included), turns it into the
-provider's header (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`) and sets
-it on the outgoing ``httpx2`` request only. No plaintext is kept on any long-lived object: the
-SDK clients carry :data:`PLACEHOLDER_KEY`.
+provider's header (the rule of :func:`agentrun_creds_plugin.outbound.plan.apply_credential`)
+and sets it on the outgoing ``httpx2`` request only. No plaintext is kept on any long-lived
+object: the SDK clients carry :data:`PLACEHOLDER_KEY`.
 
 Why not ``store.http_auth(name)`` itself: model clients need an endpoint check that a generic
-auth cannot do (below). The header rule and the spelling-preserving setter are ``auth.py``'s.
+auth cannot do (below). The header rule and the spelling-preserving setter are ``outbound.plan``'s.
 
 Decisions where the design is silent:
 
@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from ..auth import apply_credential, set_headers
 from ..errors import InvalidCredentialError
 from ..kinds import CredentialBase, ModelServiceCredential
+from ..outbound.plan import apply_credential, set_headers
 from ..selection import selected_name
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class KeyBinding:
         spellings: dict[str, str] | None = None,
     ) -> None:
         """Set the provider's auth header on ``request``, under the SDK's own spelling
-        (the rule of :func:`agentrun_creds_plugin.auth.apply_credential`)."""
+        (the rule of :func:`agentrun_creds_plugin.outbound.plan.apply_credential`)."""
         headers = request.headers
         plan = apply_credential(cred, request.method, "", headers, None)
         set_headers(headers, plan.headers, spellings)

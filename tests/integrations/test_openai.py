@@ -590,8 +590,8 @@ def test_import_of_the_package_does_not_import_the_sdks() -> None:
 )
 def test_header_rule_matches_the_auth_module(provider: str, sdk_headers: dict[str, str]) -> None:
     """The model clients send the header ``auth.apply_credential`` prescribes, in the SDK's spelling."""
-    from agentrun_creds_plugin.auth import apply_credential
     from agentrun_creds_plugin.integrations._common import KeyBinding
+    from agentrun_creds_plugin.outbound.plan import apply_credential
 
     key = new_key()
     extra = {"api_version": AZURE_API_VERSION} if provider == "azure_openai" else {}

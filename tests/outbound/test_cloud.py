@@ -16,7 +16,7 @@ import pytest
 import requests
 
 import agentrun_creds_plugin as acp
-from agentrun_creds_plugin.auth import sign_cloud
+from agentrun_creds_plugin.outbound.cloud import SigningOptions, sign_cloud
 from tests.support.api_server import ApiServer
 from tests.support.signature_verifiers import SignatureError, check_request
 
@@ -122,7 +122,7 @@ def test_stale_secret_is_rejected(
         headers,
         b"{}",
         time.time(),
-        acp.auth.SigningOptions(**TARGETS[provider]),
+        SigningOptions(**TARGETS[provider]),
     )  # type: ignore[attr-defined]
     r = httpx2.post(url, content=b"{}", headers=dict(headers[1:] + signed))
     assert r.status_code == 401 and "signature" in r.text.lower()

@@ -1,0 +1,74 @@
+"""The httpx / httpx2 adapter: auth flows in the shape of httpx's ``_auth.py``.
+
+``sync_auth_flow`` and ``async_auth_flow`` do the I/O (resolving the credential), then hand
+over to the pure plan (:func:`~.plan.apply_credential`); no lock is held across a ``yield``.
+A key sent in the query is taken back out of the request's URL once the response is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+from ..kinds import CredentialBase
+from .base import ResolvingAuth
+from .plan import AuthPlan, apply_credential, redact_url, set_headers
+from .redaction import redact_query_in_logs
+
+__all__ = ["HttpxFlows"]
+
+
+class HttpxFlows(ResolvingAuth):
+    """``sync_auth_flow`` / ``async_auth_flow`` / ``auth_flow`` for httpx and httpx2."""
+
+    def _plan_for(self, cred: CredentialBase, request: Any) -> AuthPlan:
+        body: bytes | None
+        try:
+            body = request.content
+        except Exception:  # httpx.RequestNotRead: a stream that was not read
+            body = None
+        headers = [(k, v) for k, v in request.headers.multi_items()]
+        plan = apply_credential(
+            cred, request.method, str(request.url), headers, body, signing=self.signing
+        )
+        for param in plan.redact_query:
+            redact_query_in_logs(param)
+        return plan
+
+    @staticmethod
+    def _apply(request: Any, plan: AuthPlan) -> bool:
+        """Put the plan on the request; True when the URL now holds a key."""
+        if plan.query:
+            request.url = request.url.copy_merge_params(plan.query)
+        set_headers(request.headers, plan.headers)
+        return bool(plan.query)
+
+    @staticmethod
+    def _restore(request: Any, plan: AuthPlan) -> None:
+        request.url = type(request.url)(redact_url(str(request.url), plan.redact_query))
+
+    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        if self.requires_request_body:
+            request.read()
+        plan = self._plan_for(self._resolve(), request)
+        in_url = self._apply(request, plan)
+        try:
+            yield request
+        finally:
+            if in_url:
+                self._restore(request, plan)
+
+    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        if self.requires_request_body:
+            await request.aread()
+        plan = self._plan_for(await self._aresolve(), request)
+        in_url = self._apply(request, plan)
+        try:
+            yield request
+        finally:
+            if in_url:
+                self._restore(request, plan)
+
+    def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """httpx's generic entry point (used by custom transports): same as the sync flow."""
+        yield from self.sync_auth_flow(request)
