@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import multiprocessing
 import sqlite3
-import stat
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ from agentrun_creds_plugin.crypto import (
     associated_data,
     parse_master_key,
 )
-from agentrun_creds_plugin.keys import create_key_file
 
 
 def test_generate_master_key_is_32_urlsafe_bytes() -> None:
@@ -123,32 +120,3 @@ def test_flipped_byte_in_stored_record(store: acp.CredentialStore, tmp_path: Pat
     with pytest.raises(acp.DecryptionError):
         store.resolve("a")
     assert store.audit("a", action="use_failed")[0].reason == "decryption failed"
-
-
-def test_key_file_created_with_mode_0600(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "k.key"
-    keys, created = create_key_file(path)
-    assert created and len(keys) == 1
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    again, created2 = create_key_file(path)
-    assert again == keys and not created2
-
-
-def _race(path: str, queue: multiprocessing.Queue[str]) -> None:
-    keys, _ = create_key_file(Path(path))
-    queue.put(keys[0])
-
-
-def test_two_processes_creating_a_key_file_end_with_one_key(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[str] = ctx.Queue()
-    for attempt in range(3):
-        path = tmp_path / f"race{attempt}.key"
-        procs = [ctx.Process(target=_race, args=(str(path), queue)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(30)
-        seen = {queue.get(timeout=5) for _ in procs}
-        assert len(seen) == 1
-        assert path.read_text().strip() == seen.pop()

@@ -100,3 +100,10 @@ def test_errors_pickle_with_their_context() -> None:
         again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
         assert type(again) is type(error) and str(again) == str(error)
         assert again.__dict__ == error.__dict__ and again.status_code == error.status_code
+
+
+def test_the_store_is_a_credential_resolver(store: acp.CredentialStore) -> None:
+    """Outbound, inbound and integrations type against the protocol, not the store class."""
+    from agentrun_creds_plugin.resolver import CredentialResolver
+
+    assert isinstance(store, CredentialResolver)
