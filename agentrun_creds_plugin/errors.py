@@ -41,7 +41,10 @@ __all__ = [
 
 
 def disabled_message(name: str) -> str:
-    """The one text used everywhere a disabled credential is refused (DESIGN section 7)."""
+    """The one text used everywhere a disabled credential is refused.
+
+    See docs/contract.md, "Errors".
+    """
     return (
         f"credential {name!r} is disabled (401); enable it with "
         f"store.enable({name!r}) or agentrun-creds enable {name}"

@@ -1,4 +1,4 @@
-"""Canary secrets never leave the store in plain text (DESIGN section 9)."""
+"""Canary secrets never leave the store in plain text (docs/contract.md, "How it is proven")."""
 
 from __future__ import annotations
 

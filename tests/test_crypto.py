@@ -1,4 +1,7 @@
-"""The AES-GCM envelope, master-key lists and key files (DESIGN section 4)."""
+"""The AES-GCM envelope, master-key lists and key files.
+
+See docs/contract.md, "Encryption and master keys".
+"""
 
 from __future__ import annotations
 

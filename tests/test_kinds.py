@@ -1,4 +1,4 @@
-"""The seven kinds and the input rules of DESIGN section 2."""
+"""The seven kinds and the input rules in docs/contract.md, "Credential kinds"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Freshness, concurrency and fork safety across real processes (DESIGN section 3)."""
+"""Freshness, concurrency and fork safety across real processes (docs/contract.md, "Freshness")."""
 
 from __future__ import annotations
 

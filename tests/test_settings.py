@@ -1,4 +1,7 @@
-"""Settings and the zero-config default (DESIGN sections 3 and 4)."""
+"""Settings and the zero-config default.
+
+See docs/contract.md, "The store" and "Encryption and master keys".
+"""
 
 from __future__ import annotations
 

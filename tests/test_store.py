@@ -1,4 +1,4 @@
-"""CredentialStore: every method of DESIGN section 3 (except http_auth and verifier)."""
+"""CredentialStore: every method in docs/contract.md, "The store" (but http_auth and verifier)."""
 
 from __future__ import annotations
 

@@ -390,8 +390,8 @@ def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) 
     return result
 
 
-# ``requires_credential`` (LangChain tools) lives in ``integrations/tools.py``; DESIGN section 1
-# imports it from here together with ``chat_model``.
+# ``requires_credential`` (LangChain tools) lives in ``integrations/tools.py``; the documented
+# usage (docs/contract.md, "What you get") imports it from here together with ``chat_model``.
 try:
     from .tools import requires_credential
 except ModuleNotFoundError as _exc:  # pragma: no cover - only while tools.py is absent

@@ -72,8 +72,8 @@ Decisions where the design is silent:
   ``CredentialDisabledError``; a tool with ``handle_tool_error=True`` returns its message; and a
   default ``ToolNode`` (whose handler re-raises everything but ``ToolInvocationError``) turns it
   into a ``ToolMessage`` with ``status="error"`` whose content is the error's message (the
-  disabled text of DESIGN section 7), and the graph goes on. The messages hold names, never a
-  secret. ``ToolNode(handle_tool_errors=False)`` still raises: that is an explicit choice.
+  disabled text of docs/contract.md, "Errors"), and the graph goes on. The messages hold names,
+  never a secret. ``ToolNode(handle_tool_errors=False)`` still raises: that is an explicit choice.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""store.http_auth: per-request auth for httpx2, httpx and requests (issue 3, DESIGN section 5).
+"""store.http_auth: per-request auth for httpx2, httpx and requests.
+
+See issue 3 and docs/contract.md, "Outbound".
 
 A loopback server accepts only what the store holds *now*, so every test also proves the
 credential is resolved on the request, not at construction.

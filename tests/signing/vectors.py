@@ -1,7 +1,8 @@
 """Loading the shared known-answer vectors (``signing.json``) and turning them into requests.
 
-The file lives beside the repository (``../shared/vectors/signing.json``), in CI too;
-``AGENTRUN_VECTORS`` overrides the path.
+The file lives in the repository (``tests/signing/data/signing.json``, sources in
+``data/SOURCES.md``) so a fresh clone runs the tests on its own; ``AGENTRUN_VECTORS`` overrides
+the path.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ UNSUPPORTED_PATH = HERE / "unsupported.json"
 
 
 def vectors_path() -> Path:
-    """Where ``signing.json`` is: ``$AGENTRUN_VECTORS`` or ``<repo>/../shared/vectors``."""
+    """Where ``signing.json`` is: ``$AGENTRUN_VECTORS`` or ``tests/signing/data/``."""
     override = os.environ.get("AGENTRUN_VECTORS")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "vectors" / "signing.json"
+    return HERE / "data" / "signing.json"
 
 
 @cache
