@@ -1,0 +1,169 @@
+"""The repository stands alone and its package's imports point one way.
+
+Three properties a user notices only when they break: a fresh clone that cannot run its tests
+(a file pointing outside the repository), an ``ImportError`` from a circular import that depends
+on which module was imported first, and ``import agentrun_creds_plugin`` dragging in heavy SDKs.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import agentrun_creds_plugin
+
+PACKAGE = "agentrun_creds_plugin"
+PACKAGE_DIR = Path(agentrun_creds_plugin.__file__).resolve().parent
+REPO = PACKAGE_DIR.parent
+
+#: Libraries that ``import agentrun_creds_plugin`` must leave unloaded: integrations and
+#: transports are imported on use only.
+HEAVY = ("openai", "anthropic", "langchain_core", "httpx2", "httpx", "requests", "psycopg", "click")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def package_modules() -> dict[str, Path]:
+    """Every module of the package, by dotted name."""
+    return {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+
+
+def imported_names(path: Path, name: str) -> Iterator[str]:
+    """Every absolute module name ``path`` imports, anywhere in the file.
+
+    ``ast.walk`` visits every node, so imports inside functions, ``try`` blocks and
+    ``if TYPE_CHECKING:`` blocks count the same as top-level ones: a cycle through a lazy import
+    still means two modules that cannot be understood (or typed) apart.
+    """
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                here = name.split(".") if is_package else name.split(".")[:-1]
+                keep = len(here) - (node.level - 1)
+                assert keep > 0, f"{path}: relative import beyond the top package"
+                base = ".".join(here[:keep])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                assert node.module is not None
+                target = node.module
+            yield target
+            for alias in node.names:
+                yield f"{target}.{alias.name}"  # kept only when it names a submodule
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (itself excluded)."""
+    modules = package_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = {
+            target
+            for target in imported_names(path, name)
+            if target in modules and target != name
+        }
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a closed path (first module repeated at the end), or ``None``."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def test_the_walker_sees_lazy_and_type_checking_imports() -> None:
+    """The graph is only worth something if it sees the imports that hide."""
+    graph = import_graph()
+    assert f"{PACKAGE}.store" in graph[f"{PACKAGE}.cli"]
+    # store.http_auth reaches outbound by a local import inside the method
+    assert f"{PACKAGE}.outbound" in graph[f"{PACKAGE}.store"]
+    # and types against CredentialAuth under TYPE_CHECKING
+    assert f"{PACKAGE}.outbound.auth" in graph[f"{PACKAGE}.store"]
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_package_imports_have_no_cycle() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_lower_modules_never_import_the_store() -> None:
+    """Only the store's own front (``__init__``), the CLI and the integrations may import it."""
+    graph = import_graph()
+    allowed = {PACKAGE, f"{PACKAGE}.cli"}
+    importers = {
+        name
+        for name, targets in graph.items()
+        if f"{PACKAGE}.store" in targets
+        and name not in allowed
+        and not name.startswith(f"{PACKAGE}.integrations")
+        and not name.startswith(f"{PACKAGE}.testing")
+    }
+    assert importers == set(), f"these modules import store.py: {sorted(importers)}"
+
+
+def test_no_tracked_file_refers_outside_the_repository() -> None:
+    """A fresh clone has nothing beside it, so no file may lean on a sibling folder."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    needle = "../" + "shared"  # split so this file does not match itself
+    offenders = []
+    for relative in filter(None, listed.split("\0")):
+        path = REPO / relative
+        if not path.is_file():
+            continue
+        if needle.encode() in path.read_bytes():
+            offenders.append(relative)
+    assert offenders == [], f"files referring to {needle}: {offenders}"
+
+
+def test_importing_the_package_stays_light() -> None:
+    """``import agentrun_creds_plugin`` in a fresh interpreter loads none of the SDKs."""
+    code = (
+        "import json, sys; import agentrun_creds_plugin; "
+        f"print(json.dumps(sorted(m for m in {list(HEAVY)!r} if m in sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [], result.stdout
