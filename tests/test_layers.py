@@ -71,9 +71,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         graph[name] = {
-            target
-            for target in imported_names(path, name)
-            if target in modules and target != name
+            target for target in imported_names(path, name) if target in modules and target != name
         }
     return graph
 
