@@ -153,7 +153,10 @@ def repository_files() -> list[Path]:
     return [
         path
         for path in REPO.rglob("*")
-        if path.is_file() and not UNSHIPPED.intersection(path.relative_to(REPO).parts)
+        if path.is_file()
+        and not any(
+            part in UNSHIPPED or part.endswith(".egg-info") for part in path.relative_to(REPO).parts
+        )
     ]
 
 
