@@ -29,7 +29,7 @@ import psycopg
 
 from .base import Record
 
-__all__ = ["CHANNEL", "RowCache", "Listener"]
+__all__ = ["CHANNEL", "Listener", "RowCache"]
 
 log = logging.getLogger(__name__)
 

@@ -85,11 +85,16 @@ _ATTACH = "INSERT INTO attachments VALUES (%s,%s,%s,%s) ON CONFLICT DO NOTHING"
 _DETACH = "DELETE FROM attachments WHERE name=%s AND resource_type=%s AND resource_name=%s"
 _GET_MODEL = "SELECT * FROM models WHERE name=%s"
 _INSERT_MODEL = "INSERT INTO models VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING"
-_AUDIT = "INSERT INTO audit(at, action, name, resource, reason, pid, host) VALUES (%s,%s,%s,%s,%s,%s,%s)"
+_AUDIT = (
+    "INSERT INTO audit(at, action, name, resource, reason, pid, host) VALUES (%s,%s,%s,%s,%s,%s,%s)"
+)
 
 
 def row_to_record(row: Sequence[Any]) -> Record:
-    return Record(*row[:10], bytes(row[10]))
+    return Record(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+        bytes(row[10]),
+    )  # fmt: skip
 
 
 def _params(r: Record) -> tuple[Any, ...]:
@@ -104,7 +109,14 @@ def model_from_row(r: Sequence[Any]) -> ModelRow:
 
 
 def _model_params(row: ModelRow) -> tuple[Any, ...]:
-    return (row.name, row.credential, row.model, row.base_url, json.dumps(row.params), row.created_at)
+    return (
+        row.name,
+        row.credential,
+        row.model,
+        row.base_url,
+        json.dumps(row.params),
+        row.created_at,
+    )
 
 
 def _audit_params(r: AuditRow) -> tuple[Any, ...]:

@@ -59,7 +59,9 @@ def parse_postgres_url(url: str) -> tuple[str, dict[str, Any], str]:
     """``(conninfo, options, safe_url)``: libpq's url, our own options, the url sans password."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise StoreUnavailableError("store url: a PostgreSQL url looks like postgresql://user@host/db")
+        raise StoreUnavailableError(
+            "store url: a PostgreSQL url looks like postgresql://user@host/db"
+        )
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     own = {k: v for k, v in query if k in _OWN_PARAMS}
     rest = [(k, v) for k, v in query if k not in _OWN_PARAMS]
@@ -409,4 +411,3 @@ class PostgresBackend(Backend):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-

@@ -11,6 +11,7 @@ it, unless ``AGENTRUN_CREDS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which mak
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -78,7 +79,7 @@ class PostgresCluster:
         cluster = cls(bin_dir, base, free_port())
         if os.geteuid() == 0:
             cluster._as_root = True
-            os.chmod(base, 0o755)
+            os.chmod(base, 0o755)  # noqa: S103 (the cluster's owner must reach its folder)
             shutil.chown(base, user=_RUN_AS)
         cluster._run(
             "initdb", "-D", str(cluster.datadir), "-U", cluster.user, "-A", "trust",
@@ -103,10 +104,8 @@ class PostgresCluster:
         self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.base, ignore_errors=True)
 
 
