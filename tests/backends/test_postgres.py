@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -328,3 +330,59 @@ s = acp.CredentialStore.open(sys.argv[1], master_key=sys.argv[2])
 s.update("k", acp.ToolApiKeyCredential(api_key="v2"))
 s.close()
 """
+
+
+_BUSY = """
+import sys, time
+import agentrun_creds_plugin as acp
+s = acp.CredentialStore.open(sys.argv[1])
+errors, rounds, end = [], 0, time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    for i in range(10):
+        try:
+            s.resolve(f"c{i}")
+            if i == 0:
+                s.update("c0", acp.ToolApiKeyCredential(api_key=f"w{rounds}"))
+        except acp.CredentialError as exc:
+            errors.append(type(exc).__name__)
+    rounds += 1
+print(rounds, len(errors), sorted(set(errors)), flush=True)
+s.close()
+"""
+
+
+def test_master_key_rotation_with_other_processes_reading_and_writing(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text(acp.generate_master_key() + "\n")
+    key_file.chmod(0o600)
+    monkeypatch.setenv("AGENTRUN_CREDS_KEY_FILE", str(key_file))
+    s = acp.CredentialStore.open(pg_url)
+    try:
+        for i in range(10):
+            s.create(f"c{i}", acp.ToolApiKeyCredential(api_key=f"v{i}"))
+        env = {**os.environ, "AGENTRUN_CREDS_KEY_FILE": str(key_file)}
+        busy = [
+            subprocess.Popen(
+                [sys.executable, "-c", _BUSY, pg_url, "4"],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(2)
+        ]
+        time.sleep(1.0)
+        new_key = acp.generate_master_key()
+        s.rotate_master_key(new_key)
+        results = [p.communicate(timeout=60)[0].split(maxsplit=2) for p in busy]
+        assert all(p.returncode == 0 for p in busy)
+        assert all(int(rounds) > 0 for rounds, _, _ in results)
+        assert [errors for _, errors, _ in results] == ["0", "0"], results
+        assert key_file.read_text().split() == [new_key]
+        for i in range(1, 10):
+            assert _secret(s, f"c{i}") == f"v{i}"
+    finally:
+        s.close()
+    with acp.CredentialStore.open(pg_url, master_key=new_key) as only_new:
+        assert _secret(only_new, "c5") == "v5"
