@@ -46,9 +46,11 @@ from ._pg_sql import (
 )
 from .base import AsyncTransaction, AuditRow, Backend, ModelRow, Record, Transaction
 
-__all__ = ["PostgresBackend", "parse_postgres_url"]
+__all__ = ["LISTENER_NAME", "PostgresBackend", "parse_postgres_url"]
 
 _OWN_PARAMS = ("pool_min", "pool_max")
+#: ``application_name`` of the listener's connection, so operators can tell it apart.
+LISTENER_NAME = "agentrun-creds-listener"
 _SCHEMA_LOCK = 0x61677263  # "agrc": the advisory lock key that serializes schema creation
 # Handles of this process per database: a commit through one empties all their caches.
 _PEERS: dict[tuple[str, str, str], weakref.WeakSet[PostgresBackend]] = {}
@@ -146,7 +148,7 @@ class PostgresBackend(Backend):
         self._listener.wait_trusted(self.connect_timeout)
 
     def _direct(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self._conninfo, autocommit=True)
+        return psycopg.connect(self._conninfo, autocommit=True, application_name=LISTENER_NAME)
 
     def _unavailable(self, exc: BaseException | None) -> StoreUnavailableError:
         reason = "no connection within the timeout" if exc is None else _first_line(exc)

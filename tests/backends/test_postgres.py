@@ -10,15 +10,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 import agentrun_creds_plugin as acp
-from agentrun_creds_plugin.backends.postgres import PostgresBackend
-from agentrun_creds_plugin.testing.conformance import BackendConformance
+from agentrun_creds_plugin.backends.postgres import (
+    LISTENER_NAME,
+    PostgresBackend,
+    parse_postgres_url,
+)
+from agentrun_creds_plugin.testing.conformance import BackendConformance, record
 from tests.support import postgres as pg
 
 CTX = multiprocessing.get_context("spawn")
@@ -107,7 +111,7 @@ def test_absent_server_is_a_clear_503_without_the_password() -> None:
 
 _OPEN = """
 import sys
-from agentrun_creds_plugin.backends.postgres import PostgresBackend
+from agentrun_creds_plugin.backends.postgres import LISTENER_NAME, PostgresBackend, parse_postgres_url
 b = PostgresBackend(sys.argv[1]); print(b.store_id); b.close()
 """
 
@@ -386,3 +390,47 @@ def test_master_key_rotation_with_other_processes_reading_and_writing(
         s.close()
     with acp.CredentialStore.open(pg_url, master_key=new_key) as only_new:
         assert _secret(only_new, "c5") == "v5"
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_a_change_missed_while_the_listener_was_down_is_never_served_stale(pg_url: str) -> None:
+    """Cut the listener's connection, commit a change it cannot hear of, read: fresh."""
+    b = PostgresBackend(pg_url)
+    try:
+        with b.transaction() as tx:
+            tx.insert(record("k", version=1))
+        assert b.get("k").version == 1  # type: ignore[union-attr]
+        assert b.get("k").version == 1  # type: ignore[union-attr]  # from the cache now
+        with psycopg.connect(pg_url, autocommit=True) as other:
+            for version in (2, 3, 4):
+                other.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name=%s AND datname=current_database()",
+                    (LISTENER_NAME,),
+                )
+                time.sleep(0.05)
+                other.execute("UPDATE credentials SET version=%s WHERE name='k'", (version,))
+                got = b.get("k")
+                assert got is not None and got.version == version
+            _wait(lambda: b.listener_healthy)
+            other.execute("UPDATE credentials SET version=5 WHERE name='k'")
+            _wait(lambda: b.get("k").version == 5)  # type: ignore[union-attr]  # notified again
+    finally:
+        b.close()
+
+
+def test_settings_ride_on_the_url() -> None:
+    conninfo, opts, safe = parse_postgres_url(
+        "postgresql://u:pw@db.example:6543/creds?sslmode=require&pool_max=4&connect_timeout=3"
+    )
+    assert "sslmode=require" in conninfo and "pool_max" not in conninfo
+    assert (opts["pool_max"], opts["connect_timeout"]) == (4, 3.0)
+    assert safe == "postgresql://u@db.example:6543/creds" and "pw" not in safe
+    with pytest.raises(acp.StoreUnavailableError, match="pool_max"):
+        parse_postgres_url("postgresql://h/db?pool_max=many")
