@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ def pg_cluster() -> Iterator[pg.PostgresCluster | None]:
         assert reason
         if pg.REQUIRED:
             pytest.fail(f"AGENTRUN_CREDS_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+        print(f"\n*** {reason} ***", file=sys.stderr)
         warnings.warn(reason, stacklevel=1)
         pytest.skip(reason)
     yield cluster
