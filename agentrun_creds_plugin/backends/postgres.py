@@ -81,8 +81,15 @@ def parse_postgres_url(url: str) -> tuple[str, dict[str, Any], str]:
         ) from None
     if opts["pool_max"] < 1 or opts["pool_min"] > opts["pool_max"]:
         raise StoreUnavailableError("store url: need 1 <= pool_max and pool_min <= pool_max")
-    if not any(k == "connect_timeout" for k, _ in rest):
+    given = {k for k, _ in rest}
+    if "connect_timeout" not in given:
         rest.append(("connect_timeout", str(max(1, round(opts["connect_timeout"])))))
+    # A server that vanishes without closing the socket (a cut network) is noticed too.
+    timeout_ms = str(max(1000, round(opts["connect_timeout"] * 1000)))
+    for k, v in (("keepalives_idle", "5"), ("keepalives_interval", "2"),
+                 ("keepalives_count", "2"), ("tcp_user_timeout", timeout_ms)):  # fmt: skip
+        if k not in given:
+            rest.append((k, v))
     conninfo = urllib.parse.urlunsplit(
         ("postgresql", parts.netloc, parts.path, urllib.parse.urlencode(rest), "")
     )
