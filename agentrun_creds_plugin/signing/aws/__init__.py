@@ -21,7 +21,8 @@ Rules that differ between services, and how they are chosen:
 
 The implementation is split by concept: :mod:`.canonical` (constants and the individual
 steps), :mod:`.target` (service and region from the host), :mod:`.headers` (header
-signing) and :mod:`.presign` (presigned URLs). This package re-exports all of them, so
+signing) and :mod:`.presign` (presigned URLs), :mod:`.signer` (the registry's
+:class:`~agentrun_creds_plugin.signing.Signer`). This package re-exports all of them, so
 ``from agentrun_creds_plugin.signing import aws; aws.sign(...)`` is the way to use it.
 """
 
@@ -49,6 +50,7 @@ from .canonical import (
 )
 from .headers import SigningResult, sign, sign_request
 from .presign import PresignResult, presign_request, presign_url
+from .signer import AwsSigner
 from .target import AwsTarget, resolve_target
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "S3_SERVICES",
     "UNSIGNED_HEADERS",
     "UNSIGNED_PAYLOAD",
+    "AwsSigner",
     "AwsTarget",
     "PresignResult",
     "SigningResult",
