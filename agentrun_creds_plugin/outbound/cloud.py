@@ -18,6 +18,7 @@ from ..signing.registry import get_signer
 __all__ = ["SigningOptions", "sign_cloud"]
 
 
+_DEFAULT_OPTIONS = SigningOptions()
 _PROCESS_KEY = os.urandom(32)
 _SIGNING_KEYS: dict[tuple[bytes | str, ...], bytes] = {}
 
@@ -46,7 +47,7 @@ def sign_cloud(
     headers: list[tuple[str, str]],
     body: bytes | None,
     now: float,
-    options: SigningOptions = SigningOptions(),
+    options: SigningOptions = _DEFAULT_OPTIONS,
 ) -> list[tuple[str, str]]:
     """The headers that sign one request with a cloud AK/SK (pure apart from a key cache).
 
