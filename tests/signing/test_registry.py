@@ -54,7 +54,7 @@ def test_registering_refuses_duplicates_bad_names_and_non_signers() -> None:
         register_signer("aws", get_signer("aws"))
     with pytest.raises(ValueError, match="non-empty name"):
         register_signer(" ", get_signer("aws"))
-    with pytest.raises(TypeError, match="implement agentrun_creds_plugin.signing.Signer"):
+    with pytest.raises(TypeError, match=r"implement agentrun_creds_plugin\.signing\.Signer"):
         register_signer("example", object())  # type: ignore[arg-type]
     assert "example" not in known_providers()
 
