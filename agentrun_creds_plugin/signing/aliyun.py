@@ -44,9 +44,11 @@ from ._request import (
     to_bytes,
     utc,
 )
+from .base import AccessKey, ScopedKeyCache, SigningOptions, SigningRequest, uncached
 
 __all__ = [
     "ALGORITHM",
+    "AliyunSigner",
     "AliyunTarget",
     "SigningResult",
     "acs_date",
@@ -426,3 +428,28 @@ def sign(
         sign_all_headers,
         payload_hash,
     )[0]
+
+
+class AliyunSigner:
+    """ACS3 as a :class:`~.base.Signer` (no scoped key: ACS3 signs with the secret itself)."""
+
+    def sign(
+        self,
+        request: SigningRequest,
+        key: AccessKey,
+        options: SigningOptions,
+        keys: ScopedKeyCache = uncached,
+    ) -> list[tuple[str, str]]:
+        """The ACS3 headers, with a fresh nonce."""
+        return sign(
+            request.method,
+            request.url,
+            request.headers,
+            request.require_body(),
+            access_key_id=key.access_key_id,
+            access_key_secret=key.secret,
+            now=request.now,
+            security_token=key.token,
+            action=options.action,
+            version=options.version,
+        )

@@ -37,12 +37,14 @@ from ._request import (
     to_bytes,
     utc,
 )
+from .base import AccessKey, ScopedKeyCache, SigningOptions, SigningRequest, uncached
 
 __all__ = [
     "ALGORITHM",
     "DEFAULT_SIGNED_HEADERS",
     "UNSIGNED_PAYLOAD",
     "SigningResult",
+    "TencentSigner",
     "TencentTarget",
     "authorization_header",
     "canonical_headers",
@@ -410,3 +412,47 @@ def sign(
         unsigned_payload,
         signing_key,
     )[0]
+
+
+class TencentSigner:
+    """TC3 as a :class:`~.base.Signer`: target from host and headers, cached scoped key."""
+
+    def sign(
+        self,
+        request: SigningRequest,
+        key: AccessKey,
+        options: SigningOptions,
+        keys: ScopedKeyCache = uncached,
+    ) -> list[tuple[str, str]]:
+        """The TC3 headers; the credential's region fills in when nothing else names one."""
+        body = request.require_body()
+        host = request.host
+        tc = resolve_target(
+            host,
+            request.headers,
+            service=options.service,
+            region=options.region,
+            action=options.action,
+            version=options.version,
+        )
+        if tc.service is None:
+            raise ValueError(f"cannot tell the Tencent Cloud service from host {host}")
+        now = int(request.now)
+        signing_key = keys(
+            derive_signing_key, key.secret, key.access_key_id, credential_date(now), tc.service
+        )
+        return sign(
+            request.method,
+            request.url,
+            request.headers,
+            body,
+            secret_id=key.access_key_id,
+            secret_key=key.secret,
+            now=now,
+            token=key.token,
+            service=tc.service,
+            region=tc.region or key.region,
+            action=tc.action,
+            version=tc.version,
+            signing_key=signing_key,
+        )
