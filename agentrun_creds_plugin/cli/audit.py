@@ -15,7 +15,9 @@ def _since(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("use an ISO date or time, e.g. 2026-01-31 or 2026-01-31T12:00") from None
+        raise click.BadParameter(
+            "use an ISO date or time, e.g. 2026-01-31 or 2026-01-31T12:00"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

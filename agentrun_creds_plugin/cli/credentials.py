@@ -31,7 +31,9 @@ from .output import (
 )
 
 secret_source = [
-    click.option("--stdin", "from_stdin", is_flag=True, help="Read secrets from stdin, a line each."),
+    click.option(
+        "--stdin", "from_stdin", is_flag=True, help="Read secrets from stdin, a line each."
+    ),
     click.option(
         "--from-env",
         "from_env",
@@ -55,9 +57,7 @@ class KindGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
-            raise click.UsageError(
-                f"unknown kind {args[0]!r}; use one of {', '.join(KINDS)}", ctx
-            )
+            raise click.UsageError(f"unknown kind {args[0]!r}; use one of {', '.join(KINDS)}", ctx)
         return super().resolve_command(ctx, args)
 
 
@@ -73,6 +73,7 @@ def _add_command(kind: str) -> click.Command:
     @errors
     def callback(
         ctx: click.Context,
+        /,
         name: str,
         description: str,
         from_stdin: bool,
@@ -107,7 +108,7 @@ def _add_command(kind: str) -> click.Command:
         params=params,
         help=f"Add a {KINDS[kind].__name__} ({KINDS[kind].category}); secret: {secrets}.",
     )
-    return json_option(cmd)  # type: ignore[no-any-return]
+    return json_option(cmd)
 
 
 for _kind in KINDS:
@@ -151,7 +152,9 @@ def create(
     data = _fields_from_set(kind, fields)
     F.validate_before_prompt(kind, name, data, [])
     data.update(F.read_secrets(kind, from_stdin, from_env, []))
-    info = store(ctx).create(name, credential_from_dict(dict(data, kind=kind)), description=description)
+    info = store(ctx).create(
+        name, credential_from_dict(dict(data, kind=kind)), description=description
+    )
     emit(ctx, info, f"created {row(info)}")
 
 

@@ -137,7 +137,7 @@ def validate_before_prompt(kind: str, name: str, data: dict[str, Any], keys: lis
         credential_from_dict(trial)
     except InvalidCredentialError as exc:
         secrets = tuple(f for f, _ in secret_fields(kind))
-        bad = [m for m in exc.errors if not m.startswith(secrets)]  # type: ignore[attr-defined]
+        bad = [m for m in exc.errors if not m.startswith(secrets)]
         if bad:
             raise InvalidCredentialError(
                 f"invalid {KINDS[kind].__name__}: " + "; ".join(bad)
@@ -165,12 +165,10 @@ def read_secrets(
     out: dict[str, Any] = {}
     for field, required in secret_fields(kind):
         if _is_mapping_secret(kind, field):
-            out[field] = {
-                k: _one(f"{field}[{k}]", True, from_stdin, env_map.get(k)) for k in keys
-            }
+            out[field] = {k: _one(f"{field}[{k}]", True, from_stdin, env_map.get(k)) for k in keys}
             continue
-        var = env_map.get(field) or (plain_env.pop(0) if plain_env and required else None)
-        value = _one(field, required, from_stdin, var)
+        source = env_map.get(field) or (plain_env.pop(0) if plain_env and required else None)
+        value = _one(field, required, from_stdin, source)
         if value is not None:
             out[field] = value
     return out

@@ -138,7 +138,13 @@ def credentials_table(infos: Iterable[CredentialInfo]) -> Table:
     for i in infos:
         att = ", ".join(f"{t}:{n}" for t, n in i.attachments) or "-"
         table.add_row(
-            i.name, i.category, i.kind, _status(i), f"v{i.version}", att, _when(i.updated_at),
+            i.name,
+            i.category,
+            i.kind,
+            _status(i),
+            f"v{i.version}",
+            att,
+            _when(i.updated_at),
             i.preview,
         )
     return table
@@ -159,7 +165,12 @@ def audit_table(events: Sequence[AuditEvent]) -> Table:
         table.add_column(col)
     for e in events:
         table.add_row(
-            _when(e.at), e.action, e.name or "-", e.resource or "-", e.reason or "", str(e.pid),
+            _when(e.at),
+            e.action,
+            e.name or "-",
+            e.resource or "-",
+            e.reason or "",
+            str(e.pid),
             e.host,
         )
     return table

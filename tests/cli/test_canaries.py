@@ -20,7 +20,14 @@ ARGS: dict[str, list[str]] = {
     "basic": ["--username", "svc"],
     "model_service": ["--provider", "openai"],
     "tool_api_key": ["--param", "X-Key"],
-    "cloud_ak_sk": ["--provider", "aws", "--access-key-id", "AKIAEXAMPLE0000", "--region", "us-east-1"],
+    "cloud_ak_sk": [
+        "--provider",
+        "aws",
+        "--access-key-id",
+        "AKIAEXAMPLE0000",
+        "--region",
+        "us-east-1",
+    ],
     "custom_headers": ["--headers-name", "X-One", "--headers-name", "X-Two"],
 }
 
@@ -36,7 +43,9 @@ def test_no_command_prints_a_secret(store_url: str, canary: str, kind: str) -> N
     outputs = []
     for json_flag in ([], ["--json"]):
         name = f"c_{kind}_{len(json_flag)}"
-        code, out = run(store_url, "add", kind, name, *ARGS[kind], "--stdin", *json_flag, input=stdin)
+        code, out = run(
+            store_url, "add", kind, name, *ARGS[kind], "--stdin", *json_flag, input=stdin
+        )
         assert code == 0, out
         outputs.append(out)
         run(store_url, "models", "add", f"m{name}", "--credential", name, "--model", "x")
@@ -77,7 +86,14 @@ def test_reveal_needs_yes_with_json(store_url: str, canary: str) -> None:
 
 def test_from_env_reads_the_secret(store_url: str, canary: str) -> None:
     code, out = run(
-        store_url, "add", "model_service", "llm", "--provider", "openai", "--from-env", "MY_KEY",
+        store_url,
+        "add",
+        "model_service",
+        "llm",
+        "--provider",
+        "openai",
+        "--from-env",
+        "MY_KEY",
         env={"MY_KEY": canary},
     )
     assert code == 0 and canary not in out
@@ -86,8 +102,16 @@ def test_from_env_reads_the_secret(store_url: str, canary: str) -> None:
 
 
 def test_list_shows_the_stores_masked_preview(store_url: str) -> None:
-    run(store_url, "add", "model_service", "llm", "--provider", "openai", "--stdin",
-        input="sk-test-0000000000000001\n")
+    run(
+        store_url,
+        "add",
+        "model_service",
+        "llm",
+        "--provider",
+        "openai",
+        "--stdin",
+        input="sk-test-0000000000000001\n",
+    )
     code, out = run(store_url, "list")
     assert code == 0 and "sk-...0001" in out and "****" not in out
     for col in ("name", "category", "kind", "enabled", "version", "attachments", "updated"):

@@ -14,7 +14,9 @@ from .helpers import run
 
 
 def _add_key(url: str, name: str, key: str) -> tuple[int, str]:
-    return run(url, "add", "model_service", name, "--provider", "openai", "--stdin", input=key + "\n")
+    return run(
+        url, "add", "model_service", name, "--provider", "openai", "--stdin", input=key + "\n"
+    )
 
 
 def test_wrong_kind_is_a_usage_error_listing_the_kinds(store_url: str) -> None:
