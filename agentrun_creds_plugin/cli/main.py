@@ -9,6 +9,7 @@ from .credentials import COMMANDS
 from .keys import generate_key, rotate_master_key
 from .models import models
 from .output import json_option
+from .run import run
 
 
 @click.group()
@@ -21,7 +22,7 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj["url"] = url
 
 
-for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key]:
+for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run]:
     cli.add_command(_cmd)
 
 
