@@ -6,6 +6,7 @@ import click
 
 from .audit import audit
 from .credentials import COMMANDS
+from .import_env import import_env
 from .keys import generate_key, rotate_master_key
 from .models import models
 from .output import json_option
@@ -22,7 +23,7 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj["url"] = url
 
 
-for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run]:
+for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run, import_env]:
     cli.add_command(_cmd)
 
 
