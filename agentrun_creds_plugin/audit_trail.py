@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import InvalidCredentialError
-from .info import AuditEvent
+from .info import AuditEvent, Listing
 from .records import event_from_row
 from .store_base import StoreBase
 
@@ -63,7 +63,7 @@ class AuditTrail(StoreBase):
         """Audit events, newest first; writes this process's queued use events first."""
         query = self._audit_filter(name, limit, since, action, resource)
         self._audit.flush()
-        return [event_from_row(r) for r in self._backend.query_audit(**query)]
+        return Listing(event_from_row(r) for r in self._backend.query_audit(**query))
 
     async def aaudit(
         self,
@@ -76,7 +76,7 @@ class AuditTrail(StoreBase):
     ) -> builtins.list[AuditEvent]:
         query = self._audit_filter(name, limit, since, action, resource)
         await asyncio.to_thread(self._audit.flush)
-        return [event_from_row(r) for r in await self._backend.aquery_audit(**query)]
+        return Listing(event_from_row(r) for r in await self._backend.aquery_audit(**query))
 
     def flush_audit(self) -> None:
         """Write this process's queued use events now."""

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-__all__ = ["AuditEvent", "CheckReport", "CredentialInfo", "ModelConfig", "from_timestamp"]
+from .html_tables import html_table
+
+__all__ = [
+    "AuditEvent",
+    "CheckReport",
+    "CredentialInfo",
+    "Listing",
+    "ModelConfig",
+    "from_timestamp",
+]
+
+T = TypeVar("T")
+
+_CRED_COLS = (
+    "name",
+    "category",
+    "kind",
+    "status",
+    "version",
+    "attachments",
+    "updated_at",
+    "preview",
+)
+_MODEL_COLS = ("name", "model", "credential", "base_url", "created_at")
+_AUDIT_COLS = ("at", "action", "name", "resource", "reason", "pid", "host")
 
 
 def from_timestamp(ts: float) -> datetime:
@@ -40,6 +64,10 @@ class CredentialInfo:
             return "disabled"
         return "expired" if self.expired else "enabled"
 
+    def _repr_html_(self) -> str:
+        """A notebook table of the metadata (masked preview, never a secret)."""
+        return html_table(("field", "value"), [(c, getattr(self, c)) for c in _CRED_COLS])
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -51,6 +79,9 @@ class ModelConfig:
     base_url: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+
+    def _repr_html_(self) -> str:
+        return html_table(_MODEL_COLS, [[getattr(self, c) for c in _MODEL_COLS]], "model")
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,9 @@ class AuditEvent:
     reason: str | None
     pid: int
     host: str
+
+    def _repr_html_(self) -> str:
+        return html_table(_AUDIT_COLS, [[getattr(self, c) for c in _AUDIT_COLS]], "audit event")
 
 
 @dataclass(frozen=True)
@@ -85,3 +119,24 @@ class CheckReport:
         lines += [f"  problem: {p}" for p in self.problems]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+class Listing(list[T]):
+    """A plain list that renders as an HTML table in a notebook (credentials, models, events,
+    attachments): what ``list``, ``list_models``, ``audit`` and ``attachments`` return."""
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<p>(none)</p>"
+        first = self[0]
+        if isinstance(first, CredentialInfo):
+            cols: tuple[str, ...] = _CRED_COLS
+        elif isinstance(first, ModelConfig):
+            cols = _MODEL_COLS
+        elif isinstance(first, AuditEvent):
+            cols = _AUDIT_COLS
+        else:
+            return html_table(
+                ("type", "name"), [cast("tuple[str, str]", x) for x in self], "attachments"
+            )
+        return html_table(cols, [[getattr(x, c) for c in cols] for x in self])

@@ -14,7 +14,7 @@ from typing import Any
 from .backends.base import ModelRow
 from .errors import CredentialExistsError, CredentialNotFoundError, InvalidCredentialError
 from .flows import Flow, arun, run
-from .info import ModelConfig
+from .info import Listing, ModelConfig
 from .kinds import check_name
 from .records import audit_row, model_from_row
 from .store_base import StoreBase
@@ -86,10 +86,10 @@ class ModelConfigs(StoreBase):
         return self._model_found(name, await self._backend.aget_model(name))
 
     def list_models(self) -> builtins.list[ModelConfig]:
-        return [model_from_row(r) for r in self._backend.list_models()]
+        return Listing(model_from_row(r) for r in self._backend.list_models())
 
     async def alist_models(self) -> builtins.list[ModelConfig]:
-        return [model_from_row(r) for r in await self._backend.alist_models()]
+        return Listing(model_from_row(r) for r in await self._backend.alist_models())
 
     def _delete_model_flow(self, name: str) -> Flow[None]:
         row = yield "get_model", (name,)

@@ -46,7 +46,7 @@ from .errors import (
     VersionConflictError,
 )
 from .flows import Flow, arun, run
-from .info import CheckReport, CredentialInfo, from_timestamp
+from .info import CheckReport, CredentialInfo, Listing, from_timestamp
 from .keys import KeyInput, KeyRing
 from .kinds import BasicAuthCredential, CredentialBase, check_name
 from .model_configs import ModelConfigs
@@ -169,13 +169,15 @@ class CredentialStore(ModelConfigs, AuditTrail):
     def list(self, *, category: str | None = None, kind: str | None = None) -> list[CredentialInfo]:
         """Every credential's metadata, by name; filter by ``category`` and/or ``kind``."""
         records = self._backend.list_records(category=category, kind=kind)
-        return [info_from_record(r, self._backend.attachments(r.name)) for r in records]
+        return Listing(info_from_record(r, self._backend.attachments(r.name)) for r in records)
 
     async def alist(
         self, *, category: str | None = None, kind: str | None = None
     ) -> builtins.list[CredentialInfo]:
         records = await self._backend.alist_records(category=category, kind=kind)
-        return [info_from_record(r, await self._backend.aattachments(r.name)) for r in records]
+        return Listing(
+            [info_from_record(r, await self._backend.aattachments(r.name)) for r in records]
+        )
 
     def _update(
         self,
@@ -336,11 +338,11 @@ class CredentialStore(ModelConfigs, AuditTrail):
     def attachments(self, name: str) -> builtins.list[tuple[str, str]]:
         """The attached resources as ``(resource_type, resource_name)`` pairs."""
         self._found(name, self._backend.get(name))
-        return self._backend.attachments(name)
+        return Listing(self._backend.attachments(name))
 
     async def aattachments(self, name: str) -> builtins.list[tuple[str, str]]:
         self._found(name, await self._backend.aget(name))
-        return await self._backend.aattachments(name)
+        return Listing(await self._backend.aattachments(name))
 
     # -- use -----------------------------------------------------------------------------
     def _use(self, name: str, rec: Record | None, resource: str | None) -> CredentialBase:
