@@ -50,6 +50,7 @@ import httpx2
 
 from ..errors import InvalidCredentialError
 from ._common import PLACEHOLDER_KEY, KeyBinding, attach_resource, bind_model_credential
+from ._compat import AsyncPrepareRequestHook, PrepareRequestHook, sdk_version
 
 if TYPE_CHECKING:
     from typing import Self
@@ -72,7 +73,7 @@ def _unbound() -> RuntimeError:
     )
 
 
-class CredentialAnthropic(anthropic.Anthropic):
+class CredentialAnthropic(PrepareRequestHook, anthropic.Anthropic):
     """``anthropic.Anthropic`` that puts the store's current key on every request."""
 
     _agentrun_binding: KeyBinding | None = None
@@ -80,10 +81,9 @@ class CredentialAnthropic(anthropic.Anthropic):
     @property
     def user_agent(self) -> str:
         # The SDK derives it from the class name; keep what a plain client sends.
-        return f"Anthropic/Python {self._version}"
+        return f"Anthropic/Python {sdk_version(self)}"
 
-    def _prepare_request(self, request: httpx2.Request) -> None:
-        super()._prepare_request(request)
+    def _agentrun_on_request(self, request: httpx2.Request) -> None:
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()
@@ -97,7 +97,7 @@ class CredentialAnthropic(anthropic.Anthropic):
     with_options = copy
 
 
-class AsyncCredentialAnthropic(anthropic.AsyncAnthropic):
+class AsyncCredentialAnthropic(AsyncPrepareRequestHook, anthropic.AsyncAnthropic):
     """``anthropic.AsyncAnthropic`` that puts the store's current key on every request."""
 
     _agentrun_binding: KeyBinding | None = None
@@ -105,10 +105,9 @@ class AsyncCredentialAnthropic(anthropic.AsyncAnthropic):
     @property
     def user_agent(self) -> str:
         # The SDK derives it from the class name; keep what a plain client sends.
-        return f"AsyncAnthropic/Python {self._version}"
+        return f"AsyncAnthropic/Python {sdk_version(self)}"
 
-    async def _prepare_request(self, request: httpx2.Request) -> None:
-        await super()._prepare_request(request)
+    async def _agentrun_on_request(self, request: httpx2.Request) -> None:
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()

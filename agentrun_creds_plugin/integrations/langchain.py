@@ -93,6 +93,7 @@ from ._common import (
     bind_model_credential,
     with_auth,
 )
+from ._compat import chat_anthropic_client_params, langchain_anthropic_http_clients
 from .anthropic import make_async_client, make_sync_client
 
 if TYPE_CHECKING:
@@ -215,14 +216,6 @@ class CredentialAzureChatOpenAI(_RunSelection, AzureChatOpenAI):
     _agentrun_binding: KeyBinding | None = PrivateAttr(default=None)
 
 
-def _langchain_anthropic_http_clients() -> tuple[Any, Any] | None:
-    try:
-        from langchain_anthropic import _client_utils
-    except ImportError:  # pragma: no cover - private module moved
-        return None
-    return _client_utils._get_default_httpx_client, _client_utils._get_default_async_httpx_client
-
-
 class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
     """A ``ChatAnthropic`` whose SDK clients resolve the key from the store per request."""
 
@@ -237,9 +230,9 @@ class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
         return binding
 
     def _sdk_params(self, asynchronous: bool) -> dict[str, Any]:
-        params = dict(self._client_params)
+        params = chat_anthropic_client_params(self)
         params.pop("api_key", None)
-        factories = _langchain_anthropic_http_clients()
+        factories = langchain_anthropic_http_clients()
         if factories is not None:
             http_params: dict[str, Any] = {"base_url": params["base_url"]}
             if "timeout" in params:

@@ -92,6 +92,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from ..errors import CredentialError, CredentialNotFoundError, InvalidCredentialError
 from ..kinds import CredentialBase, check_name
 from ..selection import selected_name, selection_from_config, use_credentials
+from ._compat import build_without_init, current_runnable_config, tool_exception_base
 
 if TYPE_CHECKING:
     from ..store import CredentialStore
@@ -136,28 +137,13 @@ _TOOL_ERROR_CLASSES: dict[type[CredentialError], type[CredentialToolError]] = {}
 _TOOL_ERROR_LOCK = threading.Lock()
 
 
-def _tool_exception_base() -> type[Exception] | None:
-    """langgraph's ``ToolInvocationError`` (handled by a default ``ToolNode``), else core's."""
-    try:
-        from langgraph.prebuilt.tool_node import ToolInvocationError
-    except ImportError:
-        pass
-    else:
-        return ToolInvocationError
-    try:
-        from langchain_core.tools import ToolException
-    except ImportError:  # pragma: no cover - the integrations extra installs langchain-core
-        return None
-    return ToolException
-
-
 def _tool_error_class(cls: type[CredentialError]) -> type[CredentialToolError] | None:
     """The class that is both ``cls`` and a tool exception (one per ``cls``)."""
     with _TOOL_ERROR_LOCK:
         found = _TOOL_ERROR_CLASSES.get(cls)
         if found is not None:
             return found
-        base = _tool_exception_base()
+        base = tool_exception_base()
         if base is None:  # pragma: no cover - see _tool_exception_base
             return None
         made = types.new_class(
@@ -179,8 +165,7 @@ def _as_tool_error(error: CredentialError, tool_name: str) -> CredentialError:
     if cls is None:  # pragma: no cover - see _tool_exception_base
         return error
     # The error classes' __init__ take names, not a message: build without calling them.
-    made = Exception.__new__(cls, *error.args)
-    made.__dict__.update(error.__dict__)
+    made = build_without_init(cls, error.args, error.__dict__)
     made.tool_name = tool_name
     made.credential_error = error
     # What langgraph's ToolInvocationError carries (never the tool's arguments).
@@ -196,8 +181,8 @@ _TOOL_ATTRIBUTES = ("tool_name", "credential_error", "tool_kwargs", "source", "f
 def _rebuild_tool_error(
     cls: type[CredentialError], args: tuple[Any, ...], state: dict[str, Any]
 ) -> CredentialError:
-    original = Exception.__new__(cls, *args)
-    original.__dict__.update({k: v for k, v in state.items() if k not in _TOOL_ATTRIBUTES})
+    kept = {k: v for k, v in state.items() if k not in _TOOL_ATTRIBUTES}
+    original = build_without_init(cls, args, kept)
     return _as_tool_error(original, str(state.get("tool_name", "")))
 
 
@@ -289,16 +274,6 @@ def _runnable_config_type() -> Any:
     except ImportError:  # plain functions work without LangChain
         return None
     return RunnableConfig
-
-
-def _current_runnable_config() -> Mapping[str, object] | None:
-    """The config of the LangChain run this code runs in, if any (for selection only)."""
-    try:
-        from langchain_core.runnables.config import var_child_runnable_config
-    except ImportError:  # pragma: no cover - langchain-core missing
-        return None
-    config = var_child_runnable_config.get()
-    return typing.cast("Mapping[str, object] | None", config)
 
 
 def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
@@ -512,7 +487,7 @@ class _Binding:
     @contextmanager
     def scope(self, config: Any) -> Iterator[str]:
         """Put the run's selection in force; yields the credential name to use."""
-        source = config if config is not _NO_CONFIG else _current_runnable_config()
+        source = config if config is not _NO_CONFIG else current_runnable_config()
         mapping = selection_from_config(source)
         if mapping:
             with use_credentials(mapping):
