@@ -465,7 +465,25 @@ class _Binding:
             return
         try:
             self.store.attach(self.name, "tool", self.tool_name)
-        except CredentialNotFoundError:
+        except CredentialError as exc:
+            self._attach_failed(exc, at_decoration=at_decoration)
+            return
+        self.attached = True
+
+    async def aattach(self) -> None:
+        """:meth:`attach` at call time from a coroutine: the store write stays off the loop."""
+        if self.attached:
+            return
+        try:
+            await self.store.aattach(self.name, "tool", self.tool_name)
+        except CredentialError as exc:
+            self._attach_failed(exc, at_decoration=False)
+            return
+        self.attached = True
+
+    def _attach_failed(self, exc: CredentialError, *, at_decoration: bool) -> None:
+        """Log why the attachment is not recorded yet; it is retried at the next call."""
+        if isinstance(exc, CredentialNotFoundError):
             if at_decoration:
                 log.warning(
                     "tool %s: credential %r does not exist yet; the tool fails until it is "
@@ -474,15 +492,13 @@ class _Binding:
                     self.name,
                 )
             return
-        except CredentialError as exc:  # e.g. the store is unavailable: retried at call time
-            log.warning(
-                "tool %s: could not attach credential %r (%s); retried at the next call",
-                self.tool_name,
-                self.name,
-                type(exc).__name__,
-            )
-            return
-        self.attached = True
+        # e.g. the store is unavailable: retried at call time
+        log.warning(
+            "tool %s: could not attach credential %r (%s); retried at the next call",
+            self.tool_name,
+            self.name,
+            type(exc).__name__,
+        )
 
     @contextmanager
     def scope(self, config: Any) -> Iterator[str]:
@@ -514,11 +530,21 @@ class _Binding:
         with an injected credential; the store's own ``resolve`` raises the error (and audits
         the refused use).
         """
-        injection = self.plan.injection
-        assert injection.factory is not None
         info = self.store.get(used)
         if not info.enabled or info.expired:
             self.store.resolve(used, resource=self.resource)
+        return self._new_client(used)
+
+    async def aclient(self, used: str) -> Any:
+        """:meth:`client` from a coroutine: the metadata check uses the store's async reads."""
+        info = await self.store.aget(used)
+        if not info.enabled or info.expired:
+            await self.store.aresolve(used, resource=self.resource)
+        return self._new_client(used)
+
+    def _new_client(self, used: str) -> Any:
+        injection = self.plan.injection
+        assert injection.factory is not None
         auth = self.store.http_auth(used, resource=self.resource)
         if injection.factory.__module__.split(".")[0] == "requests":
             session = injection.factory(**self.client_kwargs)
@@ -572,7 +598,7 @@ def _async_wrapper(binding: _Binding) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         config, values = _call_args(plan, args, kwargs)
         try:
-            binding.attach(at_decoration=False)
+            await binding.aattach()
             with binding.scope(config) as used:
                 if plan.injection.factory is None:
                     cred = binding.check_kind(
@@ -581,7 +607,7 @@ def _async_wrapper(binding: _Binding) -> Callable[..., Any]:
                     pos, kw = _invoke_args(plan, values, cred)
                     del cred
                     return await plan.func(*pos, **kw)
-                client = binding.client(used)
+                client = await binding.aclient(used)
                 if plan.injection.client_kind == "async":
                     async with typing.cast("AbstractAsyncContextManager[Any]", client) as opened:
                         pos, kw = _invoke_args(plan, values, opened)
