@@ -78,6 +78,7 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -540,7 +541,8 @@ class _Binding:
         info = await self.store.aget(used)
         if not info.enabled or info.expired:
             await self.store.aresolve(used, resource=self.resource)
-        return self._new_client(used)
+        # Building the auth reads the credential's metadata (a blocking store read).
+        return await asyncio.to_thread(self._new_client, used)
 
     def _new_client(self, used: str) -> Any:
         injection = self.plan.injection
