@@ -9,7 +9,7 @@ tenant's key because the run's selection is no longer seen).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anthropic
 import langchain_core.runnables.config as runnable_config
@@ -82,10 +82,13 @@ def test_langchain_anthropic_http_client_factories_and_client_params() -> None:
 def test_var_child_runnable_config_holds_the_running_config() -> None:
     assert isinstance(runnable_config.var_child_runnable_config, contextvars.ContextVar)
     assert _compat.current_runnable_config() is None
-    seen = RunnableLambda(lambda _: _compat.current_runnable_config()).invoke(
-        1, config={"configurable": {"credential": "tenant-b"}}
-    )
-    assert seen is not None and seen["configurable"]["credential"] == "tenant-b"
+
+    def read(_: int) -> Mapping[str, object] | None:
+        return _compat.current_runnable_config()
+
+    seen = RunnableLambda(read).invoke(1, config={"configurable": {"credential": "tenant-b"}})
+    assert seen is not None
+    assert seen["configurable"] == {"credential": "tenant-b"}
 
 
 def test_tool_invocation_error_is_langgraphs_and_builds_without_init() -> None:

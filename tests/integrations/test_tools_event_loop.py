@@ -19,11 +19,10 @@ import httpx2
 import pytest
 
 import agentrun_creds_plugin as acp
-from agentrun_creds_plugin.backends.base import Backend, Transaction
+from agentrun_creds_plugin.backends.base import Backend, Record, Transaction
 from agentrun_creds_plugin.backends.sqlite import SQLiteBackend
 from agentrun_creds_plugin.integrations.tools import requires_credential
 from agentrun_creds_plugin.keys import KeyRing
-from agentrun_creds_plugin.records import Record
 from tests.integrations.conftest import async_test
 
 DELAY = 0.2
