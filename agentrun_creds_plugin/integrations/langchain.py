@@ -383,7 +383,7 @@ def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) 
     return result
 
 
-# ``requires_credential`` (LangChain tools) lives in ``integrations/tools.py``; DESIGN section 1
+# ``requires_credential`` (LangChain tools) lives in ``integrations/tools/``; a user
 # imports it from here together with ``chat_model``.
 try:
     from .tools import requires_credential
