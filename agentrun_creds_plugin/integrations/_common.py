@@ -53,6 +53,7 @@ __all__ = [
     "ModelKeyAuth",
     "attach_resource",
     "bind_model_credential",
+    "refuse_key_arguments",
     "with_auth",
 ]
 
@@ -220,3 +221,18 @@ def with_auth(client: Any, auth: httpx2.Auth, *, kind: str) -> Any:
         )
     client.auth = auth
     return client
+
+
+def refuse_key_arguments(kwargs: dict[str, Any], refused: tuple[str, ...]) -> None:
+    """Refuse (TypeError) a key argument in ``kwargs``; drop the ``None`` ones.
+
+    The key comes from the store on every request, so a key passed to a builder would be
+    either ignored or, worse, sent instead of the store's current one.
+    """
+    for arg in refused:
+        if kwargs.get(arg) is not None:
+            raise TypeError(
+                f"{arg}: the key comes from the credential store on every request; do not pass "
+                "one (update the credential with store.update instead)"
+            )
+        kwargs.pop(arg, None)

@@ -49,7 +49,13 @@ import anthropic
 import httpx2
 
 from ..errors import InvalidCredentialError
-from ._common import PLACEHOLDER_KEY, KeyBinding, attach_resource, bind_model_credential
+from ._common import (
+    PLACEHOLDER_KEY,
+    KeyBinding,
+    attach_resource,
+    bind_model_credential,
+    refuse_key_arguments,
+)
 from ._compat import AsyncPrepareRequestHook, PrepareRequestHook, sdk_version
 
 if TYPE_CHECKING:
@@ -121,16 +127,6 @@ class AsyncCredentialAnthropic(AsyncPrepareRequestHook, anthropic.AsyncAnthropic
     with_options = copy
 
 
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in _REFUSED:
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
-
-
 def bind_anthropic(store: CredentialStore, name: str, *, resource: str) -> KeyBinding:
     """Bind to an anthropic credential (refusing other providers)."""
     binding = bind_model_credential(store, name, resource=resource)
@@ -170,7 +166,7 @@ def anthropic_client(
 
     ``kwargs`` go to the SDK constructor (``timeout``, ``max_retries``, ``http_client``...).
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, _REFUSED)
     client_name = client_name or f"anthropic:{name}"
     binding = bind_anthropic(store, name, resource=f"client:{client_name}")
     client = make_sync_client(binding, **kwargs)
@@ -190,7 +186,7 @@ def async_anthropic_client(
     The key is resolved in the request's own task, so per-run selections of concurrent calls
     never mix.
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, _REFUSED)
     client_name = client_name or f"anthropic:{name}"
     binding = bind_anthropic(store, name, resource=f"client:{client_name}")
     client = make_async_client(binding, **kwargs)

@@ -91,6 +91,7 @@ from ._common import (
     ModelKeyAuth,
     attach_resource,
     bind_model_credential,
+    refuse_key_arguments,
     with_auth,
 )
 from ._compat import chat_anthropic_client_params, langchain_anthropic_http_clients
@@ -252,16 +253,6 @@ class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
 
 
 # -- builders --------------------------------------------------------------------------------
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in (*_REFUSED, *_REFUSED_CALLABLES):
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
-
-
 def _target(
     store: CredentialStore, model_or_credential: str, kwargs: dict[str, Any]
 ) -> tuple[str, str, str | None, dict[str, Any], str | None]:
@@ -330,7 +321,7 @@ def chat_model(
     the key for that request; a ``configurable["agentrun_credentials"]`` mapping in the call's
     config selects another credential for that run.
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, (*_REFUSED, *_REFUSED_CALLABLES))
     credential, model, base_url, params, config_name = _target(store, model_or_credential, kwargs)
     binding0 = bind_model_credential(store, credential, resource=None)
     resource_name = config_name or f"{binding0.endpoint.provider}:{model}"
@@ -359,7 +350,7 @@ def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) 
     Same lookup, attachment and per-request resolution as :func:`chat_model`. Embeddings are
     not runnables (no config), so a per-run selection is made with ``use_credentials``.
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, (*_REFUSED, *_REFUSED_CALLABLES))
     credential, model, base_url, params, config_name = _target(store, model_or_credential, kwargs)
     binding0 = bind_model_credential(store, credential, resource=None)
     ep = binding0.endpoint

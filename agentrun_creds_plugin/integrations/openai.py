@@ -55,6 +55,7 @@ from ._common import (
     ModelKeyAuth,
     attach_resource,
     bind_model_credential,
+    refuse_key_arguments,
     with_auth,
 )
 
@@ -70,16 +71,6 @@ _REFUSED = (
     "admin_api_key",
     "workload_identity",
 )
-
-
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in _REFUSED:
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
 
 
 def _binding(store: CredentialStore, name: str, client_name: str | None) -> tuple[KeyBinding, str]:
@@ -115,7 +106,7 @@ def _build(
     sync: bool,
 ) -> Any:
     """One builder for the four clients (sync/async, OpenAI/Azure): only the classes differ."""
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, _REFUSED)
     binding, client_name = _binding(store, name, client_name)
     auth = ModelKeyAuth(binding)
     http_client = kwargs.pop("http_client", None)

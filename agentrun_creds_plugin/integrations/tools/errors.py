@@ -4,7 +4,6 @@ LangChain/langgraph tool exception, so a tool executor turns it into the tool me
 
 from __future__ import annotations
 
-import logging
 import threading
 import types
 from typing import TYPE_CHECKING, Any
@@ -14,9 +13,6 @@ from .._compat import build_without_init, tool_exception_base
 
 if TYPE_CHECKING:
     pass
-
-
-log = logging.getLogger(__name__)
 
 
 # -- failures as tool messages ----------------------------------------------------------------
