@@ -43,6 +43,7 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import typing
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -139,20 +140,37 @@ def bind_anthropic(store: CredentialStore, name: str, *, resource: str) -> KeyBi
     return binding
 
 
-def make_sync_client(binding: KeyBinding, **kwargs: Any) -> CredentialAnthropic:
-    """Build the sync client for a binding (also used by the LangChain integration)."""
+def _build(
+    cls: type[CredentialAnthropic] | type[AsyncCredentialAnthropic],
+    binding: KeyBinding,
+    kwargs: dict[str, Any],
+) -> Any:
+    """A client of ``cls`` on the binding's endpoint with a placeholder key."""
     kwargs.setdefault("base_url", binding.endpoint.base_url)
-    client = CredentialAnthropic(api_key=PLACEHOLDER_KEY, **kwargs)
+    client = cls(api_key=PLACEHOLDER_KEY, **kwargs)
     client._agentrun_binding = binding
     return client
+
+
+def make_sync_client(binding: KeyBinding, **kwargs: Any) -> CredentialAnthropic:
+    """Build the sync client for a binding (also used by the LangChain integration)."""
+    return typing.cast("CredentialAnthropic", _build(CredentialAnthropic, binding, kwargs))
 
 
 def make_async_client(binding: KeyBinding, **kwargs: Any) -> AsyncCredentialAnthropic:
     """Build the async client for a binding (also used by the LangChain integration)."""
-    kwargs.setdefault("base_url", binding.endpoint.base_url)
-    client = AsyncCredentialAnthropic(api_key=PLACEHOLDER_KEY, **kwargs)
-    client._agentrun_binding = binding
-    return client
+    return typing.cast(
+        "AsyncCredentialAnthropic", _build(AsyncCredentialAnthropic, binding, kwargs)
+    )
+
+
+def _client_binding(
+    store: CredentialStore, name: str, client_name: str | None, kwargs: dict[str, Any]
+) -> tuple[KeyBinding, str]:
+    """What both builders do before building: refuse keys, bind, name the client."""
+    refuse_key_arguments(kwargs, _REFUSED)
+    client_name = client_name or f"anthropic:{name}"
+    return bind_anthropic(store, name, resource=f"client:{client_name}"), client_name
 
 
 def anthropic_client(
@@ -166,9 +184,7 @@ def anthropic_client(
 
     ``kwargs`` go to the SDK constructor (``timeout``, ``max_retries``, ``http_client``...).
     """
-    refuse_key_arguments(kwargs, _REFUSED)
-    client_name = client_name or f"anthropic:{name}"
-    binding = bind_anthropic(store, name, resource=f"client:{client_name}")
+    binding, client_name = _client_binding(store, name, client_name, kwargs)
     client = make_sync_client(binding, **kwargs)
     attach_resource(store, name, "client", client_name)
     return client
@@ -186,9 +202,7 @@ def async_anthropic_client(
     The key is resolved in the request's own task, so per-run selections of concurrent calls
     never mix.
     """
-    refuse_key_arguments(kwargs, _REFUSED)
-    client_name = client_name or f"anthropic:{name}"
-    binding = bind_anthropic(store, name, resource=f"client:{client_name}")
+    binding, client_name = _client_binding(store, name, client_name, kwargs)
     client = make_async_client(binding, **kwargs)
     attach_resource(store, name, "client", client_name)
     return client
