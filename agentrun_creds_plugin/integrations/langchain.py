@@ -69,7 +69,9 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -157,6 +159,12 @@ else:
     _ChatBase = object
 
 
+def _selection_in_force(config: RunnableConfig | None) -> AbstractContextManager[object]:
+    """The run's per-call credential selection put in force (nothing when it has none)."""
+    selection = selection_from_config(config)
+    return use_credentials(selection) if selection else contextlib.nullcontext()
+
+
 class _RunSelection(_ChatBase):
     """Mixin: honour ``configurable["agentrun_credentials"]`` of the call's config."""
 
@@ -175,19 +183,13 @@ class _RunSelection(_ChatBase):
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
-        selection = selection_from_config(config)
-        if not selection:
-            return super().invoke(input, config, **kwargs)
-        with use_credentials(selection):
+        with _selection_in_force(config):
             return super().invoke(input, config, **kwargs)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
-        selection = selection_from_config(config)
-        if not selection:
-            return await super().ainvoke(input, config, **kwargs)
-        with use_credentials(selection):
+        with _selection_in_force(config):
             return await super().ainvoke(input, config, **kwargs)
 
     def stream(
