@@ -44,7 +44,7 @@ from ..outbound.plan import apply_credential, set_headers
 from ..selection import selected_name
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -97,7 +97,7 @@ class KeyBinding:
     __slots__ = ("_accepted", "_store", "endpoint", "name", "resource")
 
     def __init__(
-        self, store: CredentialStore, endpoint: ModelEndpoint, *, resource: str | None
+        self, store: CredentialResolver, endpoint: ModelEndpoint, *, resource: str | None
     ) -> None:
         self._store = store
         self.endpoint = endpoint
@@ -110,7 +110,7 @@ class KeyBinding:
         return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
 
     @property
-    def store(self) -> CredentialStore:
+    def store(self) -> CredentialResolver:
         return self._store
 
     def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
@@ -184,7 +184,9 @@ class ModelKeyAuth(httpx2.Auth):
         yield from self.sync_auth_flow(request)
 
 
-def bind_model_credential(store: CredentialStore, name: str, *, resource: str | None) -> KeyBinding:
+def bind_model_credential(
+    store: CredentialResolver, name: str, *, resource: str | None
+) -> KeyBinding:
     """Resolve ``name`` once to learn its endpoint (the key is discarded) and bind to it."""
     cred = _model_credential(store.resolve(name, resource=resource), name)
     endpoint = ModelEndpoint(
@@ -197,7 +199,9 @@ def bind_model_credential(store: CredentialStore, name: str, *, resource: str | 
     return KeyBinding(store, endpoint, resource=resource)
 
 
-def attach_resource(store: CredentialStore, name: str, resource_type: str, resource: str) -> None:
+def attach_resource(
+    store: CredentialResolver, name: str, resource_type: str, resource: str
+) -> None:
     """Record the client as an attachment of ``name`` (idempotent)."""
     store.attach(name, resource_type, resource)
 

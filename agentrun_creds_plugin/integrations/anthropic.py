@@ -62,7 +62,7 @@ from ._compat import AsyncPrepareRequestHook, PrepareRequestHook, sdk_version
 if TYPE_CHECKING:
     from typing import Self
 
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "AsyncCredentialAnthropic",
@@ -128,7 +128,7 @@ class AsyncCredentialAnthropic(AsyncPrepareRequestHook, anthropic.AsyncAnthropic
     with_options = copy
 
 
-def bind_anthropic(store: CredentialStore, name: str, *, resource: str) -> KeyBinding:
+def bind_anthropic(store: CredentialResolver, name: str, *, resource: str) -> KeyBinding:
     """Bind to an anthropic credential (refusing other providers)."""
     binding = bind_model_credential(store, name, resource=resource)
     if binding.endpoint.api_style != "anthropic":
@@ -165,7 +165,7 @@ def make_async_client(binding: KeyBinding, **kwargs: Any) -> AsyncCredentialAnth
 
 
 def _client_binding(
-    store: CredentialStore, name: str, client_name: str | None, kwargs: dict[str, Any]
+    store: CredentialResolver, name: str, client_name: str | None, kwargs: dict[str, Any]
 ) -> tuple[KeyBinding, str]:
     """What both builders do before building: refuse keys, bind, name the client."""
     refuse_key_arguments(kwargs, _REFUSED)
@@ -174,7 +174,7 @@ def _client_binding(
 
 
 def anthropic_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
@@ -191,7 +191,7 @@ def anthropic_client(
 
 
 def async_anthropic_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,

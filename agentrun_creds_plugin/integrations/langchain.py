@@ -100,7 +100,7 @@ from ._compat import chat_anthropic_client_params, langchain_anthropic_http_clie
 from .anthropic import make_async_client, make_sync_client
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "CredentialAzureChatOpenAI",
@@ -256,7 +256,7 @@ class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
 
 # -- builders --------------------------------------------------------------------------------
 def _target(
-    store: CredentialStore, model_or_credential: str, kwargs: dict[str, Any]
+    store: CredentialResolver, model_or_credential: str, kwargs: dict[str, Any]
 ) -> tuple[str, str, str | None, dict[str, Any], str | None]:
     """(credential name, model id, base_url override, params, model configuration name)."""
     config, credential = store.resolve_model(model_or_credential)
@@ -313,7 +313,7 @@ def _openai_params(
 
 
 def chat_model(
-    store: CredentialStore, model_or_credential: str, **kwargs: Any
+    store: CredentialResolver, model_or_credential: str, **kwargs: Any
 ) -> BaseChatOpenAI | ChatAnthropic:
     """A real ``ChatOpenAI`` / ``AzureChatOpenAI`` / ``ChatAnthropic`` keyed from the store.
 
@@ -346,7 +346,9 @@ def chat_model(
     return llm
 
 
-def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) -> OpenAIEmbeddings:
+def embeddings(
+    store: CredentialResolver, model_or_credential: str, **kwargs: Any
+) -> OpenAIEmbeddings:
     """A real ``OpenAIEmbeddings`` (``AzureOpenAIEmbeddings`` for Azure) keyed from the store.
 
     Same lookup, attachment and per-request resolution as :func:`chat_model`. Embeddings are

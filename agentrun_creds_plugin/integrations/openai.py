@@ -60,7 +60,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = ["async_openai_client", "openai_client"]
 
@@ -73,7 +73,9 @@ _REFUSED = (
 )
 
 
-def _binding(store: CredentialStore, name: str, client_name: str | None) -> tuple[KeyBinding, str]:
+def _binding(
+    store: CredentialResolver, name: str, client_name: str | None
+) -> tuple[KeyBinding, str]:
     client_name = client_name or f"openai:{name}"
     binding = bind_model_credential(store, name, resource=f"client:{client_name}")
     if binding.endpoint.api_style == "anthropic":
@@ -98,7 +100,7 @@ def _client_kwargs(binding: KeyBinding, kwargs: dict[str, Any]) -> dict[str, Any
 
 
 def _build(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     client_name: str | None,
     kwargs: dict[str, Any],
@@ -126,7 +128,7 @@ def _build(
 
 
 def openai_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
@@ -142,7 +144,7 @@ def openai_client(
 
 
 def async_openai_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
