@@ -44,7 +44,7 @@ from ..outbound.plan import apply_credential, set_headers
 from ..selection import selected_name
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -53,6 +53,7 @@ __all__ = [
     "ModelKeyAuth",
     "attach_resource",
     "bind_model_credential",
+    "refuse_key_arguments",
     "with_auth",
 ]
 
@@ -96,7 +97,7 @@ class KeyBinding:
     __slots__ = ("_accepted", "_store", "endpoint", "name", "resource")
 
     def __init__(
-        self, store: CredentialStore, endpoint: ModelEndpoint, *, resource: str | None
+        self, store: CredentialResolver, endpoint: ModelEndpoint, *, resource: str | None
     ) -> None:
         self._store = store
         self.endpoint = endpoint
@@ -109,7 +110,7 @@ class KeyBinding:
         return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
 
     @property
-    def store(self) -> CredentialStore:
+    def store(self) -> CredentialResolver:
         return self._store
 
     def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
@@ -183,7 +184,9 @@ class ModelKeyAuth(httpx2.Auth):
         yield from self.sync_auth_flow(request)
 
 
-def bind_model_credential(store: CredentialStore, name: str, *, resource: str | None) -> KeyBinding:
+def bind_model_credential(
+    store: CredentialResolver, name: str, *, resource: str | None
+) -> KeyBinding:
     """Resolve ``name`` once to learn its endpoint (the key is discarded) and bind to it."""
     cred = _model_credential(store.resolve(name, resource=resource), name)
     endpoint = ModelEndpoint(
@@ -196,7 +199,9 @@ def bind_model_credential(store: CredentialStore, name: str, *, resource: str | 
     return KeyBinding(store, endpoint, resource=resource)
 
 
-def attach_resource(store: CredentialStore, name: str, resource_type: str, resource: str) -> None:
+def attach_resource(
+    store: CredentialResolver, name: str, resource_type: str, resource: str
+) -> None:
     """Record the client as an attachment of ``name`` (idempotent)."""
     store.attach(name, resource_type, resource)
 
@@ -220,3 +225,18 @@ def with_auth(client: Any, auth: httpx2.Auth, *, kind: str) -> Any:
         )
     client.auth = auth
     return client
+
+
+def refuse_key_arguments(kwargs: dict[str, Any], refused: tuple[str, ...]) -> None:
+    """Refuse (TypeError) a key argument in ``kwargs``; drop the ``None`` ones.
+
+    The key comes from the store on every request, so a key passed to a builder would be
+    either ignored or, worse, sent instead of the store's current one.
+    """
+    for arg in refused:
+        if kwargs.get(arg) is not None:
+            raise TypeError(
+                f"{arg}: the key comes from the credential store on every request; do not pass "
+                "one (update the credential with store.update instead)"
+            )
+        kwargs.pop(arg, None)

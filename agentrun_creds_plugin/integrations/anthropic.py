@@ -43,18 +43,26 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import typing
 from typing import TYPE_CHECKING, Any
 
 import anthropic
 import httpx2
 
 from ..errors import InvalidCredentialError
-from ._common import PLACEHOLDER_KEY, KeyBinding, attach_resource, bind_model_credential
+from ._common import (
+    PLACEHOLDER_KEY,
+    KeyBinding,
+    attach_resource,
+    bind_model_credential,
+    refuse_key_arguments,
+)
+from ._compat import AsyncPrepareRequestHook, PrepareRequestHook, sdk_version
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "AsyncCredentialAnthropic",
@@ -72,7 +80,7 @@ def _unbound() -> RuntimeError:
     )
 
 
-class CredentialAnthropic(anthropic.Anthropic):
+class CredentialAnthropic(PrepareRequestHook, anthropic.Anthropic):
     """``anthropic.Anthropic`` that puts the store's current key on every request."""
 
     _agentrun_binding: KeyBinding | None = None
@@ -80,10 +88,9 @@ class CredentialAnthropic(anthropic.Anthropic):
     @property
     def user_agent(self) -> str:
         # The SDK derives it from the class name; keep what a plain client sends.
-        return f"Anthropic/Python {self._version}"
+        return f"Anthropic/Python {sdk_version(self)}"
 
-    def _prepare_request(self, request: httpx2.Request) -> None:
-        super()._prepare_request(request)
+    def _agentrun_on_request(self, request: httpx2.Request) -> None:
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()
@@ -97,7 +104,7 @@ class CredentialAnthropic(anthropic.Anthropic):
     with_options = copy
 
 
-class AsyncCredentialAnthropic(anthropic.AsyncAnthropic):
+class AsyncCredentialAnthropic(AsyncPrepareRequestHook, anthropic.AsyncAnthropic):
     """``anthropic.AsyncAnthropic`` that puts the store's current key on every request."""
 
     _agentrun_binding: KeyBinding | None = None
@@ -105,10 +112,9 @@ class AsyncCredentialAnthropic(anthropic.AsyncAnthropic):
     @property
     def user_agent(self) -> str:
         # The SDK derives it from the class name; keep what a plain client sends.
-        return f"AsyncAnthropic/Python {self._version}"
+        return f"AsyncAnthropic/Python {sdk_version(self)}"
 
-    async def _prepare_request(self, request: httpx2.Request) -> None:
-        await super()._prepare_request(request)
+    async def _agentrun_on_request(self, request: httpx2.Request) -> None:
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()
@@ -122,17 +128,7 @@ class AsyncCredentialAnthropic(anthropic.AsyncAnthropic):
     with_options = copy
 
 
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in _REFUSED:
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
-
-
-def bind_anthropic(store: CredentialStore, name: str, *, resource: str) -> KeyBinding:
+def bind_anthropic(store: CredentialResolver, name: str, *, resource: str) -> KeyBinding:
     """Bind to an anthropic credential (refusing other providers)."""
     binding = bind_model_credential(store, name, resource=resource)
     if binding.endpoint.api_style != "anthropic":
@@ -144,24 +140,41 @@ def bind_anthropic(store: CredentialStore, name: str, *, resource: str) -> KeyBi
     return binding
 
 
-def make_sync_client(binding: KeyBinding, **kwargs: Any) -> CredentialAnthropic:
-    """Build the sync client for a binding (also used by the LangChain integration)."""
+def _build(
+    cls: type[CredentialAnthropic] | type[AsyncCredentialAnthropic],
+    binding: KeyBinding,
+    kwargs: dict[str, Any],
+) -> Any:
+    """A client of ``cls`` on the binding's endpoint with a placeholder key."""
     kwargs.setdefault("base_url", binding.endpoint.base_url)
-    client = CredentialAnthropic(api_key=PLACEHOLDER_KEY, **kwargs)
+    client = cls(api_key=PLACEHOLDER_KEY, **kwargs)
     client._agentrun_binding = binding
     return client
+
+
+def make_sync_client(binding: KeyBinding, **kwargs: Any) -> CredentialAnthropic:
+    """Build the sync client for a binding (also used by the LangChain integration)."""
+    return typing.cast("CredentialAnthropic", _build(CredentialAnthropic, binding, kwargs))
 
 
 def make_async_client(binding: KeyBinding, **kwargs: Any) -> AsyncCredentialAnthropic:
     """Build the async client for a binding (also used by the LangChain integration)."""
-    kwargs.setdefault("base_url", binding.endpoint.base_url)
-    client = AsyncCredentialAnthropic(api_key=PLACEHOLDER_KEY, **kwargs)
-    client._agentrun_binding = binding
-    return client
+    return typing.cast(
+        "AsyncCredentialAnthropic", _build(AsyncCredentialAnthropic, binding, kwargs)
+    )
+
+
+def _client_binding(
+    store: CredentialResolver, name: str, client_name: str | None, kwargs: dict[str, Any]
+) -> tuple[KeyBinding, str]:
+    """What both builders do before building: refuse keys, bind, name the client."""
+    refuse_key_arguments(kwargs, _REFUSED)
+    client_name = client_name or f"anthropic:{name}"
+    return bind_anthropic(store, name, resource=f"client:{client_name}"), client_name
 
 
 def anthropic_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
@@ -171,16 +184,14 @@ def anthropic_client(
 
     ``kwargs`` go to the SDK constructor (``timeout``, ``max_retries``, ``http_client``...).
     """
-    _refuse_key_arguments(kwargs)
-    client_name = client_name or f"anthropic:{name}"
-    binding = bind_anthropic(store, name, resource=f"client:{client_name}")
+    binding, client_name = _client_binding(store, name, client_name, kwargs)
     client = make_sync_client(binding, **kwargs)
     attach_resource(store, name, "client", client_name)
     return client
 
 
 def async_anthropic_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
@@ -191,9 +202,7 @@ def async_anthropic_client(
     The key is resolved in the request's own task, so per-run selections of concurrent calls
     never mix.
     """
-    _refuse_key_arguments(kwargs)
-    client_name = client_name or f"anthropic:{name}"
-    binding = bind_anthropic(store, name, resource=f"client:{client_name}")
+    binding, client_name = _client_binding(store, name, client_name, kwargs)
     client = make_async_client(binding, **kwargs)
     attach_resource(store, name, "client", client_name)
     return client

@@ -69,7 +69,9 @@ Decisions where the design is silent:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -91,12 +93,14 @@ from ._common import (
     ModelKeyAuth,
     attach_resource,
     bind_model_credential,
+    refuse_key_arguments,
     with_auth,
 )
+from ._compat import chat_anthropic_client_params, langchain_anthropic_http_clients
 from .anthropic import make_async_client, make_sync_client
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = [
     "CredentialAzureChatOpenAI",
@@ -155,6 +159,12 @@ else:
     _ChatBase = object
 
 
+def _selection_in_force(config: RunnableConfig | None) -> AbstractContextManager[object]:
+    """The run's per-call credential selection put in force (nothing when it has none)."""
+    selection = selection_from_config(config)
+    return use_credentials(selection) if selection else contextlib.nullcontext()
+
+
 class _RunSelection(_ChatBase):
     """Mixin: honour ``configurable["agentrun_credentials"]`` of the call's config."""
 
@@ -173,19 +183,13 @@ class _RunSelection(_ChatBase):
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
-        selection = selection_from_config(config)
-        if not selection:
-            return super().invoke(input, config, **kwargs)
-        with use_credentials(selection):
+        with _selection_in_force(config):
             return super().invoke(input, config, **kwargs)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
-        selection = selection_from_config(config)
-        if not selection:
-            return await super().ainvoke(input, config, **kwargs)
-        with use_credentials(selection):
+        with _selection_in_force(config):
             return await super().ainvoke(input, config, **kwargs)
 
     def stream(
@@ -215,14 +219,6 @@ class CredentialAzureChatOpenAI(_RunSelection, AzureChatOpenAI):
     _agentrun_binding: KeyBinding | None = PrivateAttr(default=None)
 
 
-def _langchain_anthropic_http_clients() -> tuple[Any, Any] | None:
-    try:
-        from langchain_anthropic import _client_utils
-    except ImportError:  # pragma: no cover - private module moved
-        return None
-    return _client_utils._get_default_httpx_client, _client_utils._get_default_async_httpx_client
-
-
 class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
     """A ``ChatAnthropic`` whose SDK clients resolve the key from the store per request."""
 
@@ -237,9 +233,9 @@ class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
         return binding
 
     def _sdk_params(self, asynchronous: bool) -> dict[str, Any]:
-        params = dict(self._client_params)
+        params = chat_anthropic_client_params(self)
         params.pop("api_key", None)
-        factories = _langchain_anthropic_http_clients()
+        factories = langchain_anthropic_http_clients()
         if factories is not None:
             http_params: dict[str, Any] = {"base_url": params["base_url"]}
             if "timeout" in params:
@@ -259,18 +255,8 @@ class CredentialChatAnthropic(_RunSelection, ChatAnthropic):
 
 
 # -- builders --------------------------------------------------------------------------------
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in (*_REFUSED, *_REFUSED_CALLABLES):
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
-
-
 def _target(
-    store: CredentialStore, model_or_credential: str, kwargs: dict[str, Any]
+    store: CredentialResolver, model_or_credential: str, kwargs: dict[str, Any]
 ) -> tuple[str, str, str | None, dict[str, Any], str | None]:
     """(credential name, model id, base_url override, params, model configuration name)."""
     config, credential = store.resolve_model(model_or_credential)
@@ -327,7 +313,7 @@ def _openai_params(
 
 
 def chat_model(
-    store: CredentialStore, model_or_credential: str, **kwargs: Any
+    store: CredentialResolver, model_or_credential: str, **kwargs: Any
 ) -> BaseChatOpenAI | ChatAnthropic:
     """A real ``ChatOpenAI`` / ``AzureChatOpenAI`` / ``ChatAnthropic`` keyed from the store.
 
@@ -337,7 +323,7 @@ def chat_model(
     the key for that request; a ``configurable["agentrun_credentials"]`` mapping in the call's
     config selects another credential for that run.
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, (*_REFUSED, *_REFUSED_CALLABLES))
     credential, model, base_url, params, config_name = _target(store, model_or_credential, kwargs)
     binding0 = bind_model_credential(store, credential, resource=None)
     resource_name = config_name or f"{binding0.endpoint.provider}:{model}"
@@ -360,13 +346,15 @@ def chat_model(
     return llm
 
 
-def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) -> OpenAIEmbeddings:
+def embeddings(
+    store: CredentialResolver, model_or_credential: str, **kwargs: Any
+) -> OpenAIEmbeddings:
     """A real ``OpenAIEmbeddings`` (``AzureOpenAIEmbeddings`` for Azure) keyed from the store.
 
     Same lookup, attachment and per-request resolution as :func:`chat_model`. Embeddings are
     not runnables (no config), so a per-run selection is made with ``use_credentials``.
     """
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, (*_REFUSED, *_REFUSED_CALLABLES))
     credential, model, base_url, params, config_name = _target(store, model_or_credential, kwargs)
     binding0 = bind_model_credential(store, credential, resource=None)
     ep = binding0.endpoint
@@ -390,7 +378,7 @@ def embeddings(store: CredentialStore, model_or_credential: str, **kwargs: Any) 
     return result
 
 
-# ``requires_credential`` (LangChain tools) lives in ``integrations/tools.py``; the documented
+# ``requires_credential`` (LangChain tools) lives in ``integrations/tools/``; the documented
 # usage (docs/contract.md, "What you get") imports it from here together with ``chat_model``.
 try:
     from .tools import requires_credential

@@ -55,11 +55,12 @@ from ._common import (
     ModelKeyAuth,
     attach_resource,
     bind_model_credential,
+    refuse_key_arguments,
     with_auth,
 )
 
 if TYPE_CHECKING:
-    from ..store import CredentialStore
+    from ..resolver import CredentialResolver
 
 __all__ = ["async_openai_client", "openai_client"]
 
@@ -72,17 +73,9 @@ _REFUSED = (
 )
 
 
-def _refuse_key_arguments(kwargs: dict[str, Any]) -> None:
-    for arg in _REFUSED:
-        if kwargs.get(arg) is not None:
-            raise TypeError(
-                f"{arg}: the key comes from the credential store on every request; do not pass "
-                "one (update the credential with store.update instead)"
-            )
-        kwargs.pop(arg, None)
-
-
-def _binding(store: CredentialStore, name: str, client_name: str | None) -> tuple[KeyBinding, str]:
+def _binding(
+    store: CredentialResolver, name: str, client_name: str | None
+) -> tuple[KeyBinding, str]:
     client_name = client_name or f"openai:{name}"
     binding = bind_model_credential(store, name, resource=f"client:{client_name}")
     if binding.endpoint.api_style == "anthropic":
@@ -107,7 +100,7 @@ def _client_kwargs(binding: KeyBinding, kwargs: dict[str, Any]) -> dict[str, Any
 
 
 def _build(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     client_name: str | None,
     kwargs: dict[str, Any],
@@ -115,7 +108,7 @@ def _build(
     sync: bool,
 ) -> Any:
     """One builder for the four clients (sync/async, OpenAI/Azure): only the classes differ."""
-    _refuse_key_arguments(kwargs)
+    refuse_key_arguments(kwargs, _REFUSED)
     binding, client_name = _binding(store, name, client_name)
     auth = ModelKeyAuth(binding)
     http_client = kwargs.pop("http_client", None)
@@ -135,7 +128,7 @@ def _build(
 
 
 def openai_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
@@ -151,7 +144,7 @@ def openai_client(
 
 
 def async_openai_client(
-    store: CredentialStore,
+    store: CredentialResolver,
     name: str,
     *,
     client_name: str | None = None,
