@@ -8,6 +8,7 @@ from .audit import audit
 from .credentials import COMMANDS
 from .import_env import import_env
 from .keys import generate_key, rotate_master_key
+from .migrate import migrate
 from .models import models
 from .output import json_option
 from .run import run
@@ -23,7 +24,7 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj["url"] = url
 
 
-for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run, import_env]:
+for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run, import_env, migrate]:
     cli.add_command(_cmd)
 
 

@@ -56,3 +56,30 @@ def test_migrate_sqlite_to_postgres(
                     for v in row
                 )
                 assert canary not in text
+
+
+@pytest.mark.filterwarnings("ignore:.*Basic auth only")
+def test_cli_migrate_copies_and_verifies_without_printing_a_secret(
+    store_url: str, pg_url: str, master_key: str, canary: str
+) -> None:
+    from click.testing import CliRunner
+
+    from agentrun_creds_plugin.cli import cli
+
+    with acp.CredentialStore.open(store_url, master_key=master_key) as src:
+        src.create("k", acp.ToolApiKeyCredential(api_key=canary + "1"))
+        src.attach("k", "tool", "search")
+    env = {"AGENTRUN_CREDS_MASTER_KEYS": master_key}
+    for args in (["migrate", "--to", pg_url], ["--json", "migrate", "--to", pg_url]):
+        result = CliRunner().invoke(cli, ["--url", store_url, *args], obj={}, env=env)
+        assert result.exit_code == 0, result.output
+        assert canary not in result.output
+    assert (
+        "verified 1 credential(s)"
+        in CliRunner()
+        .invoke(cli, ["--url", store_url, "migrate", "--to", pg_url], obj={}, env=env)
+        .output
+    )
+    with acp.CredentialStore.open(pg_url, master_key=master_key) as dst:
+        assert dst.resolve("k").api_key.get_secret_value() == canary + "1"  # type: ignore[attr-defined]
+        assert ("tool", "search") in dst.attachments("k")
