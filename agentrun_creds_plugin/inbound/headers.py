@@ -53,11 +53,9 @@ def normalise_headers(headers: HeadersInput | Headers) -> Headers:
     if isinstance(headers, Headers):
         return headers
     try:
-        pairs: Iterable[tuple[Any, Any]]
-        if isinstance(headers, Mapping):
-            pairs = headers.items()
-        else:
-            pairs = headers
+        pairs: Iterable[tuple[Any, Any]] = (
+            headers.items() if isinstance(headers, Mapping) else headers
+        )
         values: dict[str, list[str]] = {}
         for pair in pairs:
             name, value = pair

@@ -21,7 +21,7 @@ from typing import Any
 
 from jwt import PyJWK
 
-__all__ = ["JwksSource", "MAX_JWKS_BYTES", "usable_keys"]
+__all__ = ["MAX_JWKS_BYTES", "JwksSource", "usable_keys"]
 
 log = logging.getLogger("agentrun_creds_plugin.inbound")
 
@@ -41,7 +41,7 @@ def usable_keys(jwks: Any) -> list[PyJWK]:
             continue
         try:
             keys.append(PyJWK(data))
-        except Exception:  # an unsupported curve or a malformed key: not usable
+        except Exception:  # noqa: S112 - an unsupported curve or a malformed key: not usable
             continue
     return keys
 
@@ -147,7 +147,7 @@ class JwksSource:
         log.debug("JWKS from %s: %d key(s)", self.url, len(keys))
 
     def _download(self) -> Any:
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - jwks_url is validated as https://
             self.url, headers={"Accept": "application/json", "User-Agent": "agentrun-creds"}
         )
         context = self._ssl_context()

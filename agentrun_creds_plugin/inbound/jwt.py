@@ -138,7 +138,7 @@ def _decode(
                 audience=cred.audience,
                 issuer=cred.issuer,
                 leeway=LEEWAY_SECONDS,
-                options=options,
+                options=options,  # type: ignore[arg-type]
             )
             return claims
         except pyjwt.InvalidSignatureError as exc:

@@ -118,7 +118,7 @@ class Verifier:
             raise
         except Exception:
             log.debug("inbound verify of %r failed unexpectedly", self.name, exc_info=False)
-            raise AuthenticationError("credentials could not be verified", name=self.name)
+            raise AuthenticationError("credentials could not be verified", name=self.name) from None
         raise AuthenticationError(
             f"credential {self.name!r} is not an inbound kind (api_key, jwt, basic)",
             name=self.name,
