@@ -46,6 +46,13 @@ def usable_keys(jwks: Any) -> list[PyJWK]:
     return keys
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: a JWKS URL that moves could hand the key set to another origin."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        raise ValueError("the JWKS URL redirected; configure the final https URL")
+
+
 class JwksSource:
     """The cached key set of one JWKS URL (thread-safe; shared by sync and async verifies)."""
 
@@ -154,7 +161,7 @@ class JwksSource:
         if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
             raise ValueError("the TLS context does not verify certificates; refusing")
         handler = urllib.request.HTTPSHandler(context=context)
-        opener = urllib.request.build_opener(handler)
+        opener = urllib.request.build_opener(handler, _NoRedirect())
         with opener.open(request, timeout=self.timeout) as response:
             body = response.read(MAX_JWKS_BYTES + 1)
         if len(body) > MAX_JWKS_BYTES:
