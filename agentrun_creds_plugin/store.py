@@ -55,6 +55,7 @@ from .settings import default_db_path, load_settings
 from .store_base import kind_of
 
 if TYPE_CHECKING:
+    from .inbound import Verifier
     from .outbound.auth import CredentialAuth
 
 __all__ = ["AUDIT_ACTIONS", "BasicAuthWarning", "CredentialStore"]
@@ -385,6 +386,12 @@ class CredentialStore(ModelConfigs, AuditTrail):
             reason, error = "expired", CredentialExpiredError(name, expired)
         self._audit.put("use_failed", name, resource, reason)
         return error
+
+    def verifier(self, name: str) -> Verifier:
+        """A verifier of inbound callers against the service credential ``name``."""
+        from .inbound import make_verifier
+
+        return make_verifier(self, name)
 
     # -- checks --------------------------------------------------------------------------
     def check(self, name: str) -> CheckReport:
