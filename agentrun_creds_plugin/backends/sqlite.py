@@ -6,23 +6,8 @@ Freshness without staleness: each thread keeps its own read connection and a cac
 through a separate writer connection, so every commit, from this process or another, empties
 the cache on the next read. A read therefore costs one pragma when nothing changed.
 
-The pragma costs a few microseconds, more when the CPU caches are cold (as right after an SDK
-call), which measurably showed in model calls, so a read first looks at the WAL-index header in
-the ``-shm`` file: it is what SQLite itself compares to decide whether the database changed
-(its format is documented in "WAL-mode File Format", section 2.1), and SQLite's writers update
-its two copies in order, so "both copies equal, and equal to what I saw when I filled the
-cache" means no commit since. Anything else (a change, a half-written header, a short read)
-takes the pragma path. Two POSIX facts shape how the header is read:
-
-- Closing *any* descriptor of a file drops every lock the process holds on it, SQLite's
-  included (which would let another process reset the file under live connections). So a
-  descriptor of the ``-shm`` file is opened once per file and closed only after SQLite has
-  unlinked that file, which it does only when no connection anywhere uses it.
-- SQLite unlinks the ``-shm`` file on the last close and a later open makes a new one, so the
-  descriptor is checked against the path's inode whenever a thread opens its read connection;
-  while that connection is open, no one can unlink or truncate the file.
-
-It is read with ``os.pread``, which, unlike an ``mmap``, cannot fault if the file shrinks.
+The pragma costs a few microseconds, so a read first compares the WAL-index header of the
+``-shm`` file (see ``_sqlite_change``) and asks the pragma only when that header moved.
 
 Writers take the lock up front (``BEGIN IMMEDIATE``) and wait for it (busy timeout) instead of
 failing with "database is locked"; a wait past the timeout becomes ``StoreUnavailableError``.
@@ -44,6 +29,7 @@ from typing import Any
 
 from ..errors import StoreUnavailableError
 from ..settings import Settings
+from ._sqlite_change import ReadState, shm_fd
 from .base import AuditRow, Backend, ModelRow, Record, Transaction
 
 __all__ = ["SQLiteBackend", "parse_sqlite_url"]
@@ -119,65 +105,6 @@ def _record_params(r: Record) -> tuple[Any, ...]:
         r.preview,
         r.blob,
     )
-
-
-_HDR = 48  # one copy of the WAL-index header; SQLite keeps two, back to back
-_SHM_FDS: dict[str, tuple[int, int]] = {}  # path -> (descriptor, inode)
-_SHM_LOCK = threading.Lock()
-
-
-def _shm_fd(path: str) -> int | None:
-    """A read-only descriptor of the ``-shm`` file at ``path`` as it is now (see the module
-    docstring). Call it only while a connection of this process has that file open."""
-    try:
-        inode = os.stat(path).st_ino
-    except OSError:
-        return None
-    with _SHM_LOCK:
-        known = _SHM_FDS.get(path)
-        if known is not None and known[1] == inode:
-            return known[0]
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return None  # e.g. an unusual filesystem: every read asks the pragma
-        if os.fstat(fd).st_ino != inode:
-            return None  # cannot happen while our connection holds the file; stay safe
-        if known is not None:
-            # The old file was unlinked, so no connection anywhere holds locks on it.
-            os.close(known[0])
-        _SHM_FDS[path] = (fd, inode)
-        return fd
-
-
-class _ReadState:
-    __slots__ = ("cache", "conn", "cursor", "data_version", "header", "pid", "shm")
-
-    def __init__(self, conn: sqlite3.Connection, shm: int | None) -> None:
-        self.conn = conn
-        self.cursor = conn.cursor()  # reused by the pragma: one object less per read
-        self.shm = shm
-        self.header = b""
-        self.cache: dict[str, Any] = {}
-        self.data_version = -1
-        self.pid = os.getpid()
-
-    def header_now(self) -> bytes:
-        """The header as it stands, or b"" (never equal to a real one) while a writer is
-        half-way through updating it or the file cannot be read."""
-        if self.shm is None:
-            return b""
-        try:
-            both = os.pread(self.shm, 2 * _HDR, 0)
-        except OSError:
-            return b""
-        first = both[:_HDR]
-        return first if len(both) == 2 * _HDR and first == both[_HDR:] else b""
-
-    def unchanged(self) -> bool:
-        """True when the WAL-index header shows no commit since the cache was checked."""
-        header = self.header_now()
-        return bool(header) and header == self.header
 
 
 class _SQLiteTransaction(Transaction):
@@ -346,13 +273,13 @@ class SQLiteBackend(Backend):
             self._write_lock = threading.Lock()
             self._writer = None
 
-    def _read_state(self) -> _ReadState:
-        st: _ReadState | None = getattr(self._local, "st", None)
+    def _read_state(self) -> ReadState:
+        st: ReadState | None = getattr(self._local, "st", None)
         if st is None or st.pid != os.getpid():
             self._check_fork()
             conn = self._connect()
             conn.execute("PRAGMA data_version").fetchone()  # opens the -shm file
-            st = _ReadState(conn, _shm_fd(f"{self.path}-shm"))
+            st = ReadState(conn, shm_fd(f"{self.path}-shm"))
             self._local.st = st
         return st
 
@@ -415,7 +342,7 @@ class SQLiteBackend(Backend):
         return self.get(name)
 
     def get(self, name: str) -> Record | None:
-        st: _ReadState | None = getattr(self._local, "st", None)
+        st: ReadState | None = getattr(self._local, "st", None)
         if st is None or st.pid != os.getpid():
             st = self._read_state()
         if st.unchanged():
