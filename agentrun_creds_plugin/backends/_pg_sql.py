@@ -22,7 +22,6 @@ __all__ = [
     "MIGRATIONS",
     "PgAsyncTransaction",
     "PgTransaction",
-    "audit_query",
     "model_from_row",
     "row_to_record",
 ]
@@ -121,21 +120,6 @@ def _model_params(row: ModelRow) -> tuple[Any, ...]:
 
 def _audit_params(r: AuditRow) -> tuple[Any, ...]:
     return (r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host)
-
-
-def audit_query(
-    name: str | None, limit: int, since: float | None, action: str | None, resource: str | None
-) -> tuple[str, list[Any]]:
-    sql = "SELECT at, action, name, resource, reason, pid, host FROM audit WHERE true"
-    args: list[Any] = []
-    for col, val in (("name", name), ("action", action), ("resource", resource)):
-        if val is not None:
-            sql += f" AND {col}=%s"
-            args.append(val)
-    if since is not None:
-        sql += " AND at>=%s"
-        args.append(since)
-    return sql + " ORDER BY at DESC, id DESC LIMIT %s", [*args, limit]
 
 
 class PgTransaction(Transaction):

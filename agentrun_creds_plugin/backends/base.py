@@ -46,6 +46,7 @@ __all__ = [
     "ModelRow",
     "Record",
     "Transaction",
+    "audit_query",
 ]
 
 Freshness = Literal["checked", "notified"]
@@ -287,3 +288,26 @@ class Backend(abc.ABC):
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
+
+
+def audit_query(
+    name: str | None,
+    limit: int,
+    since: float | None,
+    action: str | None,
+    resource: str | None,
+    *,
+    mark: str,
+) -> tuple[str, list[Any]]:
+    """The ``query_audit`` SELECT and its arguments, newest first; ``mark`` is the driver's
+    placeholder (``?`` for sqlite3, ``%s`` for psycopg). Every value is a bound argument."""
+    sql = "SELECT at, action, name, resource, reason, pid, host FROM audit WHERE 1=1"
+    args: list[Any] = []
+    for col, val in (("name", name), ("action", action), ("resource", resource)):
+        if val is not None:
+            sql += f" AND {col}={mark}"
+            args.append(val)
+    if since is not None:
+        sql += f" AND at>={mark}"
+        args.append(since)
+    return sql + f" ORDER BY at DESC, id DESC LIMIT {mark}", [*args, limit]

@@ -40,11 +40,10 @@ from ._pg_sql import (
     MIGRATIONS,
     PgAsyncTransaction,
     PgTransaction,
-    audit_query,
     model_from_row,
     row_to_record,
 )
-from .base import AsyncTransaction, AuditRow, Backend, ModelRow, Record, Transaction
+from .base import AsyncTransaction, AuditRow, Backend, ModelRow, Record, Transaction, audit_query
 
 __all__ = ["LISTENER_NAME", "PostgresBackend", "parse_postgres_url"]
 
@@ -368,7 +367,7 @@ class PostgresBackend(Backend):
         action: str | None,
         resource: str | None,
     ) -> list[AuditRow]:
-        sql, args = audit_query(name, limit, since, action, resource)
+        sql, args = audit_query(name, limit, since, action, resource, mark="%s")
         with self._conn() as conn:
             return [AuditRow(*r) for r in conn.execute(sql, args).fetchall()]
 
@@ -381,7 +380,7 @@ class PostgresBackend(Backend):
         action: str | None,
         resource: str | None,
     ) -> list[AuditRow]:
-        sql, args = audit_query(name, limit, since, action, resource)
+        sql, args = audit_query(name, limit, since, action, resource, mark="%s")
         async with self._aconn() as conn:
             cur = await conn.execute(sql, args)
             return [AuditRow(*r) for r in await cur.fetchall()]

@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import StoreUnavailableError
 from ..settings import Settings
 from ._sqlite_change import ReadState, shm_fd
-from .base import AuditRow, Backend, ModelRow, Record, Transaction
+from .base import AuditRow, Backend, ModelRow, Record, Transaction, audit_query
 
 __all__ = ["SQLiteBackend", "parse_sqlite_url"]
 
@@ -419,17 +419,7 @@ class SQLiteBackend(Backend):
         action: str | None,
         resource: str | None,
     ) -> list[AuditRow]:
-        sql = "SELECT at, action, name, resource, reason, pid, host FROM audit WHERE 1=1"
-        args: list[Any] = []
-        for col, val in (("name", name), ("action", action), ("resource", resource)):
-            if val is not None:
-                sql += f" AND {col}=?"
-                args.append(val)
-        if since is not None:
-            sql += " AND at>=?"
-            args.append(since)
-        sql += " ORDER BY at DESC, id DESC LIMIT ?"
-        args.append(limit)
+        sql, args = audit_query(name, limit, since, action, resource, mark="?")
         rows = self._read(lambda c: c.execute(sql, args).fetchall())
         return [AuditRow(*r) for r in rows]
 

@@ -13,7 +13,7 @@ import logging
 
 from ..errors import AuthenticationError
 from ..kinds import BasicAuthCredential
-from .headers import Headers
+from .headers import Headers, authorization
 from .principal import Principal
 
 __all__ = ["BASIC_WARNING", "verify_basic"]
@@ -34,18 +34,7 @@ def verify_basic(
     name: str, cred: BasicAuthCredential, headers: Headers, previous: str | None = None
 ) -> Principal:
     """Return the Principal when ``Authorization: Basic`` carries the user and password."""
-    value = headers.get("Authorization")
-    if value is None:
-        raise AuthenticationError("missing header Authorization (Basic)", name=name)
-    if value != value.strip():
-        raise AuthenticationError(
-            "white space around the value of header Authorization; remove it", name=name
-        )
-    scheme, _, encoded = value.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise AuthenticationError(
-            "expected 'Authorization: Basic <base64 user:password>'", name=name
-        )
+    encoded = authorization(name, headers, "Basic", "<base64 user:password>")
     try:
         decoded = base64.b64decode(encoded.encode("ascii"), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import AuthenticationError
 
-__all__ = ["Headers", "HeadersInput", "normalise_headers"]
+__all__ = ["Headers", "HeadersInput", "authorization", "normalise_headers"]
 
 HeadersInput = Mapping[Any, Any] | Iterable[tuple[Any, Any]]
 
@@ -73,3 +73,22 @@ def normalise_headers(headers: HeadersInput | Headers) -> Headers:
             "ASGI raw headers"
         ) from None
     return Headers(values)
+
+
+def authorization(
+    name: str, headers: Headers, scheme: str, shape: str, *, label: str | None = None
+) -> str:
+    """The credentials of ``Authorization: <scheme> <credentials>`` (scheme matched without
+    regard to case), or a 401 saying what is wrong; ``shape`` is what the caller should send,
+    e.g. ``<jwt>``."""
+    value = headers.get("Authorization")
+    if value is None:
+        raise AuthenticationError(f"missing header Authorization ({label or scheme})", name=name)
+    if value != value.strip():
+        raise AuthenticationError(
+            "white space around the value of header Authorization; remove it", name=name
+        )
+    given, _, credentials = value.partition(" ")
+    if given.lower() != scheme.lower() or not credentials:
+        raise AuthenticationError(f"expected 'Authorization: {scheme} {shape}'", name=name)
+    return credentials

@@ -19,7 +19,7 @@ from jwt import PyJWK
 
 from ..errors import AuthenticationError, PermissionDeniedError
 from ..kinds import JwtCredential
-from .headers import Headers
+from .headers import Headers, authorization
 from .principal import Principal, token_scopes
 
 __all__ = ["LEEWAY_SECONDS", "MAX_TOKEN_BYTES", "bearer_token", "token_kid", "verify_jwt"]
@@ -52,16 +52,7 @@ def key_algorithms(key: PyJWK) -> tuple[str, ...]:
 
 def bearer_token(name: str, headers: Headers) -> str:
     """The token of ``Authorization: Bearer <token>``, or a 401 saying what is wrong."""
-    value = headers.get("Authorization")
-    if value is None:
-        raise AuthenticationError("missing header Authorization (Bearer token)", name=name)
-    if value != value.strip():
-        raise AuthenticationError(
-            "white space around the value of header Authorization; remove it", name=name
-        )
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise AuthenticationError("expected 'Authorization: Bearer <jwt>'", name=name)
+    token = authorization(name, headers, "Bearer", "<jwt>", label="Bearer token")
     if len(token) > MAX_TOKEN_BYTES:
         raise AuthenticationError(f"token longer than {MAX_TOKEN_BYTES} bytes", name=name)
     return token

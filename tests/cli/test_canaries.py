@@ -9,7 +9,7 @@ import pytest
 from agentrun_creds_plugin.cli.fields import secret_fields
 from agentrun_creds_plugin.kinds import KINDS
 
-from .helpers import run
+from .helpers import add_llm, run
 
 JWKS = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "BBBB"}]})
 
@@ -102,16 +102,7 @@ def test_from_env_reads_the_secret(store_url: str, canary: str) -> None:
 
 
 def test_list_shows_the_stores_masked_preview(store_url: str) -> None:
-    run(
-        store_url,
-        "add",
-        "model_service",
-        "llm",
-        "--provider",
-        "openai",
-        "--stdin",
-        input="sk-test-0000000000000001\n",
-    )
+    add_llm(store_url, "sk-test-0000000000000001")
     code, out = run(store_url, "list")
     assert code == 0 and "sk-...0001" in out and "****" not in out
     for col in ("name", "category", "kind", "enabled", "version", "attachments", "updated"):

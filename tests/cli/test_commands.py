@@ -9,7 +9,7 @@ import sys
 from agentrun_creds_plugin.cli.fields import secret_fields
 from agentrun_creds_plugin.kinds import KINDS
 
-from .helpers import run
+from .helpers import add_llm, run
 
 KEY = "sk-test-0000000000000001"
 
@@ -41,16 +41,7 @@ def test_python_dash_m_runs_the_same_command(store_url: str) -> None:
 
 
 def test_show_attachments_audit_and_models(store_url: str) -> None:
-    run(
-        store_url,
-        "add",
-        "model_service",
-        "llm",
-        "--provider",
-        "openai",
-        "--stdin",
-        input=KEY + "\n",
-    )
+    add_llm(store_url, KEY)
     code, out = run(store_url, "models", "add", "gpt", "--credential", "llm", "--model", "gpt-4o")
     assert code == 0
     code, out = run(store_url, "--json", "show", "llm")
@@ -74,16 +65,7 @@ def test_show_attachments_audit_and_models(store_url: str) -> None:
 
 
 def test_existing_name_is_refused_before_the_prompt(store_url: str) -> None:
-    run(
-        store_url,
-        "add",
-        "model_service",
-        "llm",
-        "--provider",
-        "openai",
-        "--stdin",
-        input=KEY + "\n",
-    )
+    add_llm(store_url, KEY)
     code, out = run(store_url, "add", "model_service", "llm", "--provider", "openai")
     assert code == 1 and "[409]" in out
 

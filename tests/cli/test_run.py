@@ -6,22 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .helpers import run
+from .helpers import add_llm, run
 
 CHILD = "import os,sys; sys.exit(0 if os.environ.get('OPENAI_API_KEY') == sys.argv[1] else 3)"
 
 
 def test_run_passes_the_secret_without_printing_it(store_url: str, canary: str) -> None:
-    run(
-        store_url,
-        "add",
-        "model_service",
-        "llm",
-        "--provider",
-        "openai",
-        "--stdin",
-        input=canary + "\n",
-    )
+    add_llm(store_url, canary)
     argv = [sys.executable, "-m", "agentrun_creds_plugin", "--url", store_url, "run"]
     argv += ["--env", "OPENAI_API_KEY=llm", "--", sys.executable, "-c", CHILD, canary]
     done = subprocess.run(argv, capture_output=True, text=True)
@@ -30,16 +21,7 @@ def test_run_passes_the_secret_without_printing_it(store_url: str, canary: str) 
 
 
 def test_disabled_credential_refuses_to_start(store_url: str, canary: str, tmp_path: Path) -> None:
-    run(
-        store_url,
-        "add",
-        "model_service",
-        "llm",
-        "--provider",
-        "openai",
-        "--stdin",
-        input=canary + "\n",
-    )
+    add_llm(store_url, canary)
     run(store_url, "disable", "llm")
     marker = tmp_path / "started"
     code, out = run(
