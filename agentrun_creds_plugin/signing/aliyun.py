@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
     EMPTY_SHA256,
@@ -48,6 +48,7 @@ from .base import AccessKey, ScopedKeyCache, SigningOptions, SigningRequest, unc
 
 __all__ = [
     "ALGORITHM",
+    "Acs3Options",
     "AliyunSigner",
     "AliyunTarget",
     "SigningResult",
@@ -295,24 +296,51 @@ class SigningResult:
     signed_headers: str
 
 
+class Acs3Options(TypedDict, total=False):
+    """The keyword options of :func:`sign` and :func:`sign_request`, typed once.
+
+    Required: ``access_key_id``, ``access_key_secret``, ``now``. The rest as :func:`sign`
+    describes.
+    """
+
+    access_key_id: Required[str]
+    access_key_secret: Required[str]
+    now: Required[datetime | float]
+    nonce: str | None
+    security_token: str | None
+    action: str | None
+    version: str | None
+    sign_all_headers: bool
+    payload_hash: str | None
+
+
+class _Wire(NamedTuple):
+    """The parts of a request ACS3 reads, whichever way the caller described the request."""
+
+    method: str
+    host: str
+    path: str
+    canonical_query: str
+    headers: Iterable[tuple[str, str]]
+    body: bytes
+
+
 def _sign(
-    method: str,
-    url_host: str,
-    path: str,
-    canonical_query: str,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
+    wire: _Wire,
+    *,
     access_key_id: str,
     access_key_secret: str,
     now: datetime | float,
-    nonce: str | None,
-    security_token: str | None,
-    action: str | None,
-    version: str | None,
-    sign_all_headers: bool,
-    payload_hash: str | None,
-) -> tuple[list[tuple[str, str]], str, str, str, str, str]:
-    # The same steps as the public functions above, inlined: this is the per-request path.
+    nonce: str | None = None,
+    security_token: str | None = None,
+    action: str | None = None,
+    version: str | None = None,
+    sign_all_headers: bool = False,
+    payload_hash: str | None = None,
+) -> SigningResult:
+    # The one place the options are spelled out; the public functions pass them through
+    # (typed by Acs3Options), so a misspelt option is still a TypeError here.
+    method, url_host, path, canonical_query, headers, body = wire
     if payload_hash is None:
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     grouped = group_headers(headers, _NEVER_SIGNED)
@@ -346,41 +374,14 @@ def _sign(
     sig = hmac_sha256(access_key_secret.encode(), sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={access_key_id},SignedHeaders={signed},Signature={sig}"
     added.append(("Authorization", auth))
-    return added, creq, sts, sig, auth, signed
+    return SigningResult(added, creq, sts, sig, auth, signed)
 
 
-def sign_request(
-    request: Request,
-    *,
-    access_key_id: str,
-    access_key_secret: str,
-    now: datetime | float,
-    nonce: str | None = None,
-    security_token: str | None = None,
-    action: str | None = None,
-    version: str | None = None,
-    sign_all_headers: bool = False,
-    payload_hash: str | None = None,
-) -> SigningResult:
+def sign_request(request: Request, **options: Unpack[Acs3Options]) -> SigningResult:
     """Sign ``request``; see :func:`sign` for the options."""
-    headers, creq, sts, sig, auth, signed = _sign(
-        request.method,
-        request.host,
-        request.path,
-        sorted_query(request.query),
-        request.headers,
-        request.body,
-        access_key_id,
-        access_key_secret,
-        now,
-        nonce,
-        security_token,
-        action,
-        version,
-        sign_all_headers,
-        payload_hash,
-    )
-    return SigningResult(headers, creq, sts, sig, auth, signed)
+    query = sorted_query(request.query)
+    wire = _Wire(request.method, request.host, request.path, query, request.headers, request.body)
+    return _sign(wire, **options)
 
 
 def sign(
@@ -388,18 +389,13 @@ def sign(
     url: str,
     headers: HeadersInput | None = None,
     body: bytes | str | None = b"",
-    *,
-    access_key_id: str,
-    access_key_secret: str,
-    now: datetime | float,
-    nonce: str | None = None,
-    security_token: str | None = None,
-    action: str | None = None,
-    version: str | None = None,
-    sign_all_headers: bool = False,
-    payload_hash: str | None = None,
+    **options: Unpack[Acs3Options],
 ) -> list[tuple[str, str]]:
     """Sign an HTTP request; return the headers to set on it (each replaces its namesake).
+
+    Options (keyword only): ``access_key_id``, ``access_key_secret``, ``now`` (required),
+    ``nonce``, ``security_token``, ``action``, ``version``, ``sign_all_headers``,
+    ``payload_hash``.
 
     Returns ``x-acs-action``/``x-acs-version`` (when passed), ``x-acs-date``,
     ``x-acs-signature-nonce``, ``x-acs-content-sha256``, ``x-acs-security-token`` (STS)
@@ -411,23 +407,10 @@ def sign(
     hashing a large body already hashed.
     """
     _, host, path, raw_query = split_url(url)
-    return _sign(
-        method.upper(),
-        host,
-        path,
-        sorted_raw_query(raw_query),
-        iter_headers(headers),
-        body if type(body) is bytes else to_bytes(body),
-        access_key_id,
-        access_key_secret,
-        now,
-        nonce,
-        security_token,
-        action,
-        version,
-        sign_all_headers,
-        payload_hash,
-    )[0]
+    body_bytes = body if type(body) is bytes else to_bytes(body)
+    query = sorted_raw_query(raw_query)
+    wire = _Wire(method.upper(), host, path, query, iter_headers(headers), body_bytes)
+    return _sign(wire, **options).headers
 
 
 class AliyunSigner:

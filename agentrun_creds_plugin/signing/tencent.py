@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
     EMPTY_SHA256,
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_SIGNED_HEADERS",
     "UNSIGNED_PAYLOAD",
     "SigningResult",
+    "Tc3Options",
     "TencentSigner",
     "TencentTarget",
     "authorization_header",
@@ -257,25 +258,53 @@ class SigningResult:
     scope: str
 
 
+class Tc3Options(TypedDict, total=False):
+    """The keyword options of :func:`sign` and :func:`sign_request`, typed once.
+
+    Required: ``secret_id``, ``secret_key``, ``now``. The rest as :func:`sign` describes.
+    """
+
+    secret_id: Required[str]
+    secret_key: Required[str]
+    now: Required[datetime | float]
+    token: str | None
+    service: str | None
+    region: str | None
+    action: str | None
+    version: str | None
+    signed_headers: Sequence[str]
+    unsigned_payload: bool
+    signing_key: bytes | None
+
+
+class _Wire(NamedTuple):
+    """The parts of a request TC3 reads, whichever way the caller described the request."""
+
+    method: str
+    host: str
+    raw_query: str
+    headers: Iterable[tuple[str, str]]
+    body: bytes
+
+
 def _sign(
-    method: str,
-    url_host: str,
-    raw_query: str,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
+    wire: _Wire,
+    *,
     secret_id: str,
     secret_key: str,
     now: datetime | float,
-    token: str | None,
-    service: str | None,
-    region: str | None,
-    action: str | None,
-    version: str | None,
-    signed_headers: Sequence[str],
-    unsigned_payload: bool,
-    signing_key: bytes | None,
-) -> tuple[list[tuple[str, str]], str, str, str, str, str, str]:
-    # The same steps as the public functions above, inlined: this is the per-request path.
+    token: str | None = None,
+    service: str | None = None,
+    region: str | None = None,
+    action: str | None = None,
+    version: str | None = None,
+    signed_headers: Sequence[str] = DEFAULT_SIGNED_HEADERS,
+    unsigned_payload: bool = False,
+    signing_key: bytes | None = None,
+) -> SigningResult:
+    # The one place the options are spelled out; the public functions pass them through
+    # (typed by Tc3Options), so a misspelt option is still a TypeError here.
+    method, url_host, raw_query, headers, body = wire
     grouped = group_headers(headers, _NEVER_SIGNED)
     host_values = grouped.get("host")
     host = host_values[0] if host_values else url_host
@@ -323,44 +352,13 @@ def _sign(
     sig = hmac_sha256(key, sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     added.append(("Authorization", auth))
-    return added, creq, sts, sig, auth, signed, scope
+    return SigningResult(added, creq, sts, sig, auth, signed, scope)
 
 
-def sign_request(
-    request: Request,
-    *,
-    secret_id: str,
-    secret_key: str,
-    now: datetime | float,
-    token: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    action: str | None = None,
-    version: str | None = None,
-    signed_headers: Sequence[str] = DEFAULT_SIGNED_HEADERS,
-    unsigned_payload: bool = False,
-    signing_key: bytes | None = None,
-) -> SigningResult:
+def sign_request(request: Request, **options: Unpack[Tc3Options]) -> SigningResult:
     """Sign ``request``; see :func:`sign` for the options."""
-    headers, creq, sts, sig, auth, signed, scope = _sign(
-        request.method,
-        request.host,
-        request.raw_query,
-        request.headers,
-        request.body,
-        secret_id,
-        secret_key,
-        now,
-        token,
-        service,
-        region,
-        action,
-        version,
-        signed_headers,
-        unsigned_payload,
-        signing_key,
-    )
-    return SigningResult(headers, creq, sts, sig, auth, signed, scope)
+    wire = _Wire(request.method, request.host, request.raw_query, request.headers, request.body)
+    return _sign(wire, **options)
 
 
 def sign(
@@ -368,20 +366,13 @@ def sign(
     url: str,
     headers: HeadersInput | None = None,
     body: bytes | str | None = b"",
-    *,
-    secret_id: str,
-    secret_key: str,
-    now: datetime | float,
-    token: str | None = None,
-    service: str | None = None,
-    region: str | None = None,
-    action: str | None = None,
-    version: str | None = None,
-    signed_headers: Sequence[str] = DEFAULT_SIGNED_HEADERS,
-    unsigned_payload: bool = False,
-    signing_key: bytes | None = None,
+    **options: Unpack[Tc3Options],
 ) -> list[tuple[str, str]]:
     """Sign an HTTP request; return the headers to set on it (each replaces its namesake).
+
+    Options (keyword only): ``secret_id``, ``secret_key``, ``now`` (required), ``token``,
+    ``service``, ``region``, ``action``, ``version``, ``signed_headers``,
+    ``unsigned_payload``, ``signing_key``.
 
     Returns ``Content-Type`` (only when the request has none: JSON for POST, form for
     GET), ``X-TC-Action``/``-Version``/``-Region`` (when known from the arguments or
@@ -394,24 +385,9 @@ def sign(
     :func:`derive_signing_key` for (``credential_date(timestamp)``, service).
     """
     _, host, _, raw_query = split_url(url)
-    return _sign(
-        method.upper(),
-        host,
-        raw_query,
-        iter_headers(headers),
-        body if type(body) is bytes else to_bytes(body),
-        secret_id,
-        secret_key,
-        now,
-        token,
-        service,
-        region,
-        action,
-        version,
-        signed_headers,
-        unsigned_payload,
-        signing_key,
-    )[0]
+    body_bytes = body if type(body) is bytes else to_bytes(body)
+    wire = _Wire(method.upper(), host, raw_query, iter_headers(headers), body_bytes)
+    return _sign(wire, **options).headers
 
 
 class TencentSigner:

@@ -151,6 +151,23 @@ class _Binding:
         )
         return _as_tool_error(error, self.tool_name)
 
+    @contextmanager
+    def tool_errors(self, config: Any) -> Iterator[None]:
+        """Turn a credential failure into the tool's result when LangChain runs the tool
+        (``config`` given); a direct call sees the store's own error."""
+        try:
+            yield
+        except CredentialError as exc:
+            if config is _NO_CONFIG:
+                raise
+            raise self.as_tool_error(exc).with_traceback(exc.__traceback__) from None
+
+    def call(self, values: Any, injected: Any) -> Any:
+        """Run the function with ``injected`` in its credential parameter (a coroutine for
+        an async tool, which the caller awaits)."""
+        pos, kw = _invoke_args(self.plan, values, injected)
+        return self.plan.func(*pos, **kw)
+
 
 def _sync_wrapper(binding: _Binding) -> Callable[..., Any]:
     plan = binding.plan
@@ -158,55 +175,38 @@ def _sync_wrapper(binding: _Binding) -> Callable[..., Any]:
     @functools.wraps(plan.func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         config, values = _call_args(plan, args, kwargs)
-        try:
+        with binding.tool_errors(config):
             binding.attach(at_decoration=False)
             with binding.scope(config) as used:
                 if plan.injection.factory is None:
-                    cred = binding.check_kind(
-                        binding.store.resolve(used, resource=binding.resource), used
-                    )
-                    pos, kw = _invoke_args(plan, values, cred)
-                    del cred
-                    return plan.func(*pos, **kw)
+                    resolved = binding.store.resolve(used, resource=binding.resource)
+                    return binding.call(values, binding.check_kind(resolved, used))
                 client = binding.client(used)
                 with typing.cast("AbstractContextManager[Any]", client) as opened:
-                    pos, kw = _invoke_args(plan, values, opened)
-                    return plan.func(*pos, **kw)
-        except CredentialError as exc:
-            if config is _NO_CONFIG:
-                raise
-            raise binding.as_tool_error(exc).with_traceback(exc.__traceback__) from None
+                    return binding.call(values, opened)
 
     return wrapper
 
 
 def _async_wrapper(binding: _Binding) -> Callable[..., Any]:
+    """:func:`_sync_wrapper` for a coroutine function: every store read awaits the store's
+    async twin, and an async client is entered with ``async with``."""
     plan = binding.plan
 
     @functools.wraps(plan.func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         config, values = _call_args(plan, args, kwargs)
-        try:
+        with binding.tool_errors(config):
             await binding.aattach()
             with binding.scope(config) as used:
                 if plan.injection.factory is None:
-                    cred = binding.check_kind(
-                        await binding.store.aresolve(used, resource=binding.resource), used
-                    )
-                    pos, kw = _invoke_args(plan, values, cred)
-                    del cred
-                    return await plan.func(*pos, **kw)
+                    resolved = await binding.store.aresolve(used, resource=binding.resource)
+                    return await binding.call(values, binding.check_kind(resolved, used))
                 client = await binding.aclient(used)
                 if plan.injection.client_kind == "async":
                     async with typing.cast("AbstractAsyncContextManager[Any]", client) as opened:
-                        pos, kw = _invoke_args(plan, values, opened)
-                        return await plan.func(*pos, **kw)
+                        return await binding.call(values, opened)
                 with typing.cast("AbstractContextManager[Any]", client) as opened:
-                    pos, kw = _invoke_args(plan, values, opened)
-                    return await plan.func(*pos, **kw)
-        except CredentialError as exc:
-            if config is _NO_CONFIG:
-                raise
-            raise binding.as_tool_error(exc).with_traceback(exc.__traceback__) from None
+                    return await binding.call(values, opened)
 
     return wrapper
