@@ -301,7 +301,8 @@ def _sign(
     signed_headers: Sequence[str] = DEFAULT_SIGNED_HEADERS,
     unsigned_payload: bool = False,
     signing_key: bytes | None = None,
-) -> SigningResult:
+) -> tuple[list[tuple[str, str]], str, str, str, str, str, str]:
+    # A tuple, not SigningResult: a frozen dataclass costs microseconds on this path.
     # The one place the options are spelled out; the public functions pass them through
     # (typed by Tc3Options), so a misspelt option is still a TypeError here.
     method, url_host, raw_query, headers, body = wire
@@ -352,13 +353,13 @@ def _sign(
     sig = hmac_sha256(key, sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     added.append(("Authorization", auth))
-    return SigningResult(added, creq, sts, sig, auth, signed, scope)
+    return added, creq, sts, sig, auth, signed, scope
 
 
 def sign_request(request: Request, **options: Unpack[Tc3Options]) -> SigningResult:
     """Sign ``request``; see :func:`sign` for the options."""
     wire = _Wire(request.method, request.host, request.raw_query, request.headers, request.body)
-    return _sign(wire, **options)
+    return SigningResult(*_sign(wire, **options))
 
 
 def sign(
@@ -387,7 +388,7 @@ def sign(
     _, host, _, raw_query = split_url(url)
     body_bytes = body if type(body) is bytes else to_bytes(body)
     wire = _Wire(method.upper(), host, raw_query, iter_headers(headers), body_bytes)
-    return _sign(wire, **options).headers
+    return _sign(wire, **options)[0]
 
 
 class TencentSigner:
