@@ -48,7 +48,7 @@ from .canonical import (
     signature,
     string_to_sign,
 )
-from .headers import SigningResult, sign, sign_request
+from .headers import SigningResult, SigV4Options, sign, sign_request
 from .presign import PresignResult, presign_request, presign_url
 from .signer import AwsSigner
 from .target import AwsTarget, resolve_target
@@ -62,6 +62,7 @@ __all__ = [
     "AwsSigner",
     "AwsTarget",
     "PresignResult",
+    "SigV4Options",
     "SigningResult",
     "amz_date",
     "authorization_header",
