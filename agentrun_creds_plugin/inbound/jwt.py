@@ -127,7 +127,7 @@ def _decode(
                 key=key.key,
                 algorithms=[alg],
                 audience=cred.audience,
-                issuer=cred.issuer,
+                issuer=cred.token_issuer,
                 leeway=LEEWAY_SECONDS,
                 options=options,  # type: ignore[arg-type]
             )
