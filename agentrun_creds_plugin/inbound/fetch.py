@@ -99,9 +99,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         )
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+def same_origin(a: str, b: str) -> bool:
+    """Same scheme, host and port: where configured secret headers may be sent."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme.lower(), pa.netloc.lower()) == (pb.scheme.lower(), pb.netloc.lower())
 
 
 def fetch_json(
@@ -157,7 +158,7 @@ def fetch_json(
                 reason="tls",
             ) from None
         raise FetchError(
-            f"{what} {url} unreachable ({type(cause).__name__}): check the URL, the network "
+            f"{what} unreachable: {url} ({type(cause).__name__}); check the URL, the network "
             "and the firewall",
             reason="unreachable",
         ) from None
@@ -176,8 +177,11 @@ def fetch_json(
         ) from None
 
 
-def fetch_key_set(request: JwksRequest, context: ssl.SSLContext, *, timeout: float = 5.0) -> Any:
-    """The JWKS document of ``request``: directly, or through the issuer's discovery document.
+def fetch_key_set(
+    request: JwksRequest, context: ssl.SSLContext, *, timeout: float = 5.0
+) -> tuple[Any, str]:
+    """The JWKS document of ``request`` and the URL it came from: the JWKS URL, or the
+    ``jwks_uri`` named by the issuer's discovery document.
 
     The discovery document is a GET (OpenID Connect Discovery 1.0) with the configured headers;
     its ``issuer`` must equal the configured one exactly and its ``jwks_uri`` must be https.
@@ -186,7 +190,7 @@ def fetch_key_set(request: JwksRequest, context: ssl.SSLContext, *, timeout: flo
     secret headers never go to a host the user did not name (that fetch is a plain GET).
     """
     if request.url is not None:
-        return fetch_json(
+        doc = fetch_json(
             request.url,
             context,
             method=request.method,
@@ -194,6 +198,7 @@ def fetch_key_set(request: JwksRequest, context: ssl.SSLContext, *, timeout: flo
             body=request.body,
             timeout=timeout,
         )
+        return doc, request.url
     assert request.issuer is not None
     where = discovery_url(request.issuer)
     meta = fetch_json(where, context, headers=request.headers, timeout=timeout, what="discovery")
@@ -212,8 +217,8 @@ def fetch_key_set(request: JwksRequest, context: ssl.SSLContext, *, timeout: flo
             "over https",
             reason="discovery",
         )
-    if _origin(jwks_uri) == _origin(request.issuer):
-        return fetch_json(
+    if same_origin(jwks_uri, request.issuer):
+        doc = fetch_json(
             jwks_uri,
             context,
             method=request.method,
@@ -222,4 +227,5 @@ def fetch_key_set(request: JwksRequest, context: ssl.SSLContext, *, timeout: flo
             timeout=timeout,
             what="jwks_uri",
         )
-    return fetch_json(jwks_uri, context, timeout=timeout, what="jwks_uri")
+        return doc, jwks_uri
+    return fetch_json(jwks_uri, context, timeout=timeout, what="jwks_uri"), jwks_uri

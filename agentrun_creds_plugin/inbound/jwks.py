@@ -151,4 +151,5 @@ class JwksSource:
         log.debug("JWKS from %s: %d key(s)", self.url, len(keys))
 
     def _download(self) -> Any:
-        return fetch_key_set(self.request, self._ssl_context(), timeout=self.timeout)
+        doc, _where = fetch_key_set(self.request, self._ssl_context(), timeout=self.timeout)
+        return doc
