@@ -200,3 +200,31 @@ def test_secret_headers_never_go_to_another_origin(
     sent = [r for r in key_server.requests if r.path == "/jwks"]
     assert sent and all(canary not in json.dumps(r.headers) for r in sent)
     assert all(r.host.startswith("localhost") for r in sent)
+
+
+def test_averify_fetches_through_discovery_off_the_event_loop(
+    store: acp.CredentialStore, key_server: KeyServer, canary: str
+) -> None:
+    import asyncio
+
+    key_server.serve_discovery()
+    key_server.method, key_server.body = "POST", "scope=keys"
+    key_server.headers = {"X-Gateway-Token": canary}
+    store.create(
+        "jw",
+        JwtCredential(
+            oidc_issuer=key_server.base,
+            jwks_method="POST",
+            jwks_body="scope=keys",
+            jwks_headers={"X-Gateway-Token": canary},
+            audience="svc",
+        ),
+    )
+    verifier = store.verifier("jw")
+    token = sign(claims(iss=key_server.base))
+
+    async def main() -> list[str | None]:
+        return [(await verifier.averify(bearer(token))).subject for _ in range(10)]
+
+    assert asyncio.run(main()) == ["u1"] * 10
+    assert key_server.fetches() == 1 and key_server.requests[-1].method == "POST"
