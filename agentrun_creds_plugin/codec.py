@@ -67,7 +67,9 @@ def credential_to_plaintext(credential: CredentialBase) -> bytes:
         present = [f for f in cls.secret_fields if getattr(credential, f) is not None]
         public["$secrets"] = present
         secrets = [getattr(credential, f).get_secret_value() for f in present]
-        maps = {f: getattr(credential, f) for f in cls.secret_maps if getattr(credential, f)}
+        maps = {
+            f: getattr(credential, f) for f in sorted(cls.secret_maps) if getattr(credential, f)
+        }
         if maps:  # only then: records of kinds without secret maps keep their exact bytes
             public["$maps"] = {f: list(m) for f, m in maps.items()}
             secrets += [v.get_secret_value() for m in maps.values() for v in m.values()]

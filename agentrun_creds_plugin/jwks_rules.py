@@ -22,7 +22,7 @@ __all__ = [
     "check_jwks_url",
     "check_method",
     "check_request",
-    "check_reserved_header",
+    "check_request_header",
     "check_static_jwks",
     "discovery_url",
 ]
@@ -84,11 +84,14 @@ def check_method(value: str) -> str:
     return method
 
 
-def check_reserved_header(name: str) -> None:
+def check_request_header(name: str, value: str) -> None:
+    """Refuse what the HTTP client owns, and values it could not send (never quoting them)."""
     if name.lower() in _RESERVED:
         raise ValueError(
             f"jwks_headers may not set {name}: the HTTP client sets it; remove that header"
         )
+    if not value.isascii():
+        raise ValueError(f"jwks_headers[{name}] has a non-ASCII character; remove it")
 
 
 def check_issuer(value: str) -> str:

@@ -236,8 +236,8 @@ class JwtCredential(CredentialBase):
     def _request_headers(cls, v: dict[str, SecretStr] | None) -> dict[str, SecretStr] | None:
         for name, value in (v or {}).items():
             _check_header_name(name, "jwks_headers (a name)")
-            jwks_rules.check_reserved_header(name)
             _check_header_value(value.get_secret_value(), f"jwks_headers[{name}]")
+            jwks_rules.check_request_header(name, value.get_secret_value())
         return v or None
 
     @field_validator("jwks")

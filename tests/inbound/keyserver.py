@@ -74,6 +74,12 @@ def _handler(state: KeyServer) -> type[BaseHTTPRequestHandler]:
             state.requests.append(Seen(method, host, self.path, headers, body))
             if self.path == "/.well-known/openid-configuration" and state.discovery:
                 return self._send(200, json.dumps(state.discovery).encode())
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/jwks")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             if self.path != "/jwks":
                 return self._send(404, b"{}")
             allowed = method == state.method and all(

@@ -72,9 +72,13 @@ def test_what_is_wrong_is_named(
     assert not report.ok and expected in report.problems[0], report
 
 
-def test_not_found(store: acp.CredentialStore, key_server: KeyServer) -> None:
+def test_not_found_and_redirect(store: acp.CredentialStore, key_server: KeyServer) -> None:
     report = _jwt(store, jwks_url=key_server.base + "/keys.json")
     assert not report.ok and "HTTP 404: nothing at that URL" in report.problems[0]
+    store.update("jw", JwtCredential(jwks_url=key_server.base + "/moved"))
+    report = store.check("jw")
+    assert not report.ok and "redirect; configure the final https URL" in report.problems[0]
+    assert key_server.fetches() == 0  # the redirect was not followed
 
 
 def test_tls_failure(

@@ -32,6 +32,7 @@ def bearer(token: str) -> dict[str, str]:
         ({"jwks_method": "PUT"}, "jwks_method must be GET or POST"),
         ({"jwks_headers": {"Bad Name": "x"}}, "not a legal HTTP header name"),
         ({"jwks_headers": {"Host": "x"}}, "may not set Host"),
+        ({"jwks_headers": {"X-T": "caf\u00e9"}}, "jwks_headers\\[X-T\\] has a non-ASCII"),
         ({"jwks_body": "{}"}, "only sent with POST"),
         ({"jwks_url": "https://idp.example/.well-known/openid-configuration"}, "oidc_issuer"),
         ({"oidc_issuer": "http://idp.example", "jwks_url": None}, "https://"),
