@@ -76,9 +76,9 @@ def check_algorithms(value: list[str]) -> list[str]:
     return value
 
 
-def check_method(value: str) -> str:
+def check_method(value: object) -> str:
     """``GET`` or ``POST`` (any case accepted, stored upper case)."""
-    method = value.strip().upper()
+    method = value.strip().upper() if isinstance(value, str) else ""
     if method not in METHODS:
         raise ValueError("jwks_method must be GET or POST (the methods a key server answers)")
     return method

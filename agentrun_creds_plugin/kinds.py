@@ -207,7 +207,7 @@ class JwtCredential(CredentialBase):
     jwks: dict[str, Any] | None = None
     jwks_url: str | None = None
     oidc_issuer: str | None = None
-    jwks_method: str = "GET"
+    jwks_method: Literal["GET", "POST"] = "GET"
     jwks_headers: dict[str, SecretStr] | None = None
     jwks_body: str | None = None
     refresh_interval: int = Field(default=300, ge=1)
@@ -226,9 +226,9 @@ class JwtCredential(CredentialBase):
     def _issuer(cls, v: str | None) -> str | None:
         return None if v is None else jwks_rules.check_issuer(v)
 
-    @field_validator("jwks_method")
+    @field_validator("jwks_method", mode="before")
     @classmethod
-    def _method(cls, v: str) -> str:
+    def _method(cls, v: Any) -> str:
         return jwks_rules.check_method(v)
 
     @field_validator("jwks_headers")
@@ -275,7 +275,7 @@ class JwtCredential(CredentialBase):
         if self.jwks is not None:
             return f"jwks with {len(self.jwks.get('keys', []))} key(s)"
         where = f"jwks_url {self.jwks_url}" if self.jwks_url else f"oidc_issuer {self.oidc_issuer}"
-        extra = [self.jwks_method] if self.jwks_method != "GET" else []
+        extra: list[str] = [self.jwks_method] if self.jwks_method != "GET" else []
         extra += [f"{n}: ****" for n in self.jwks_headers or {}]
         return f"{where} ({', '.join(extra)})" if extra else where
 
