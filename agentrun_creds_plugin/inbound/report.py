@@ -66,7 +66,8 @@ def _describe_jwt(
         return
     if cred.oidc_issuer is not None:
         report.details.append(f"oidc_issuer {cred.oidc_issuer} publishes jwks_uri {where}")
-        if request.headers and not same_origin(where, cred.oidc_issuer):
+        customised = request.headers or request.method != "GET" or request.body is not None
+        if customised and not same_origin(where, cred.oidc_issuer):
             report.warnings.append(
                 "jwks_uri is on another origin than oidc_issuer: jwks_headers, jwks_method "
                 "and jwks_body are not used for it (secret headers stay with the issuer)"

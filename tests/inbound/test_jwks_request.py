@@ -119,7 +119,7 @@ def test_get_with_required_header(
             audience="svc",
         ),
     )
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(AuthenticationError, match="key set could not be fetched") as info:
         verifier.verify(bearer(sign(claims())))
     assert canary not in str(info.value) and canary not in repr(verifier)
     assert "401" in caplog.text  # the failed fetch is logged, without the header
