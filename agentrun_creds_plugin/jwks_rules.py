@@ -23,6 +23,7 @@ __all__ = [
     "check_method",
     "check_request",
     "check_request_header",
+    "check_sources",
     "check_static_jwks",
     "discovery_url",
 ]
@@ -114,7 +115,19 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + DISCOVERY_PATH
 
 
-def check_request(*, fetched: bool, method: str, headers: bool, body: str | None) -> None:
+def check_sources(
+    jwks: object, url: str | None, oidc_issuer: str | None, issuer: str | None
+) -> None:
+    """Exactly one place for the keys; a token issuer that cannot contradict the OIDC one."""
+    if sum(x is not None for x in (jwks, url, oidc_issuer)) != 1:
+        raise ValueError(
+            "give exactly one of jwks (a JWKS dict), jwks_url (https) or oidc_issuer (https)"
+        )
+    if oidc_issuer and issuer and issuer != oidc_issuer:
+        raise ValueError("issuer differs from oidc_issuer; drop issuer (tokens carry it)")
+
+
+def check_request(fetched: bool, method: str, headers: bool, body: str | None) -> None:
     """Cross-field rules: a request is only for a fetched key set; a body only with POST."""
     customised = method != "GET" or headers or body is not None
     if customised and not fetched:

@@ -252,18 +252,9 @@ class JwtCredential(CredentialBase):
 
     @model_validator(mode="after")
     def _one_source(self) -> JwtCredential:
-        if sum(x is not None for x in (self.jwks, self.jwks_url, self.oidc_issuer)) != 1:
-            raise ValueError(
-                "give exactly one of jwks (a JWKS dict), jwks_url (https) or oidc_issuer (https)"
-            )
-        if self.oidc_issuer and self.issuer and self.issuer != self.oidc_issuer:
-            raise ValueError("issuer differs from oidc_issuer; drop issuer (tokens carry it)")
-        jwks_rules.check_request(
-            fetched=self.jwks is None,
-            method=self.jwks_method,
-            headers=bool(self.jwks_headers),
-            body=self.jwks_body,
-        )
+        jwks_rules.check_sources(self.jwks, self.jwks_url, self.oidc_issuer, self.issuer)
+        fetched, has_headers = self.jwks is None, bool(self.jwks_headers)
+        jwks_rules.check_request(fetched, self.jwks_method, has_headers, self.jwks_body)
         return self
 
     @property
