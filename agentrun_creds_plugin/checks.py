@@ -1,24 +1,23 @@
 """``store.check(name)``: what is wrong with a credential and how to fix it, without using it.
 
-Kept apart from the store because a check may go to the network (a JWT credential's
-``jwks_url`` is fetched once to see that it serves a usable key set).
+Kept apart from the store because a check may go to the network: a JWT credential's key set
+(its ``jwks_url``, or its OIDC issuer's discovery document and ``jwks_uri``) is fetched once
+with the verifier's own client and the usable keys are reported (``inbound/report.py``).
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 
 from .backends.base import Record
 from .errors import DecryptionError, InvalidCredentialError
 from .info import CheckReport
-from .kinds import CredentialBase, JwtCredential
+from .kinds import CredentialBase
 
-__all__ = ["EXPIRY_WARNING", "check_record", "jwks_url_problem"]
+__all__ = ["EXPIRY_WARNING", "check_record"]
 
 EXPIRY_WARNING = timedelta(days=7)
 
@@ -50,25 +49,11 @@ def check_record(
     except InvalidCredentialError as exc:
         problems.append(f"stored value no longer valid: {exc}")
         return CheckReport(name, tuple(problems), tuple(notes))
-    if isinstance(cred, JwtCredential) and cred.jwks_url:
-        problem = jwks_url_problem(cred.jwks_url, ssl_context())
-        if problem:
-            problems.append(problem)
-    return CheckReport(name, tuple(problems), tuple(notes))
+    if cred.category != "service":
+        return CheckReport(name, tuple(problems), tuple(notes))
+    from .inbound.report import describe_service  # lazily: pyjwt, and maybe the network
 
-
-def jwks_url_problem(url: str, context: ssl.SSLContext) -> str | None:
-    """None when ``url`` serves a usable JWKS over verified HTTPS, else what to fix."""
-    try:
-        with urllib.request.urlopen(url, timeout=10, context=context) as resp:  # noqa: S310 - https enforced by JwtCredential
-            body = json.loads(resp.read(1 << 20))
-    except (OSError, ValueError) as exc:
-        return (
-            f"jwks_url unreachable or not JSON ({type(exc).__name__}): check the URL "
-            "and the TLS trust (SSL_CERT_FILE, AGENTRUN_CREDS_CA_FILE)"
-        )
-    try:
-        JwtCredential(jwks=body)
-    except InvalidCredentialError as exc:
-        return f"jwks_url serves an unusable key set: {exc}"
-    return None
+    seen = describe_service(name, cred, ssl_context)
+    return CheckReport(
+        name, tuple(problems + seen.problems), tuple(notes + seen.warnings), tuple(seen.details)
+    )

@@ -31,13 +31,21 @@ class _Template:
     Keyed by the public JSON bytes themselves (no secret in the key or the value).
     """
 
-    __slots__ = ("base", "cls", "fields", "fields_set", "headers", "mutable")
+    __slots__ = ("base", "cls", "fields", "fields_set", "headers", "maps", "mutable")
 
-    def __init__(self, cred: CredentialBase, fields: list[str], headers: list[str] | None) -> None:
+    def __init__(
+        self,
+        cred: CredentialBase,
+        fields: list[str],
+        headers: list[str] | None,
+        maps: dict[str, list[str]],
+    ) -> None:
         self.cls = type(cred)
         self.fields = fields
         self.headers = headers
-        self.base = {k: v for k, v in cred.__dict__.items() if k not in fields and k != "headers"}
+        self.maps = maps
+        hidden = {*fields, *maps, "headers"}
+        self.base = {k: v for k, v in cred.__dict__.items() if k not in hidden}
         self.fields_set = frozenset(cred.model_fields_set)
         self.mutable = any(isinstance(v, dict | list) for v in self.base.values())
 
@@ -48,7 +56,7 @@ _TEMPLATES: dict[bytes, _Template] = {}
 def credential_to_plaintext(credential: CredentialBase) -> bytes:
     """Serialise with secrets revealed: only ever fed straight into encryption."""
     cls = type(credential)
-    exclude = set(cls.secret_fields)
+    exclude = set(cls.secret_fields) | set(cls.secret_maps)
     if isinstance(credential, CustomHeadersCredential):
         exclude.add("headers")
     public = credential.model_dump(mode="json", exclude=exclude)
@@ -59,6 +67,12 @@ def credential_to_plaintext(credential: CredentialBase) -> bytes:
         present = [f for f in cls.secret_fields if getattr(credential, f) is not None]
         public["$secrets"] = present
         secrets = [getattr(credential, f).get_secret_value() for f in present]
+        maps = {
+            f: getattr(credential, f) for f in sorted(cls.secret_maps) if getattr(credential, f)
+        }
+        if maps:  # only then: records of kinds without secret maps keep their exact bytes
+            public["$maps"] = {f: list(m) for f, m in maps.items()}
+            secrets += [v.get_secret_value() for m in maps.values() for v in m.values()]
     head = json.dumps(public, separators=(",", ":"), sort_keys=True).encode()
     return head + b"".join(_SEP + s.encode() for s in secrets)
 
@@ -75,8 +89,11 @@ def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
             h: SecretStr(p.decode()) for h, p in zip(tpl.headers, parts[1:], strict=True)
         }
     else:
-        for f, p in zip(tpl.fields, parts[1:], strict=True):
-            data[f] = SecretStr(p.decode())
+        values = iter(parts[1:])
+        for f in tpl.fields:
+            data[f] = SecretStr(next(values).decode())
+        for f, names in tpl.maps.items():
+            data[f] = {n: SecretStr(next(values).decode()) for n in names}
     return construct_validated(tpl.cls, data, tpl.fields_set)
 
 
@@ -88,15 +105,22 @@ def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
         public = json.loads(parts[0])
         headers = public.pop("$headers", None)
         fields = public.pop("$secrets", [])
+        maps: dict[str, list[str]] = public.pop("$maps", {})
         values = [p.decode() for p in parts[1:]]
         if headers is not None:
             public["headers"] = dict(zip(headers, values, strict=True))
         else:
-            public.update(zip(fields, values, strict=True))
+            n_map = sum(len(names) for names in maps.values())
+            if len(values) != len(fields) + n_map:
+                raise ValueError("secret count")
+            public.update(zip(fields, values, strict=False))
+            rest = iter(values[len(fields) :])
+            for f, names in maps.items():
+                public[f] = {n: next(rest) for n in names}
     except (ValueError, TypeError, AttributeError):
         raise InvalidCredentialError(f"stored {kind} credential is malformed") from None
     cred = cls(**public)
     if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
         _TEMPLATES.clear()
-    _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers)
+    _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers, maps)
     return cred

@@ -102,22 +102,25 @@ class AuditEvent:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """What ``check`` found: ``problems`` stop use, ``warnings`` will soon."""
+    """What ``check`` found: ``problems`` stop use, ``warnings`` will soon, ``details`` say
+    what was seen (how callers present a service credential, the keys a JWKS holds)."""
 
     name: str
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def __str__(self) -> str:
-        if self.ok and not self.warnings:
+        if self.ok and not self.warnings and not self.details:
             return f"{self.name}: ok"
         lines = [f"{self.name}: {'ok' if self.ok else 'problems found'}"]
         lines += [f"  problem: {p}" for p in self.problems]
         lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  {d}" for d in self.details]
         return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import jwks_rules
 from .errors import InvalidCredentialError
 
 __all__ = [
@@ -109,6 +110,8 @@ class CredentialBase(BaseModel):
 
     category: ClassVar[Literal["service", "third_party"]]
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: Optional ``dict[str, SecretStr]`` fields: names public, every value secret.
+    secret_maps: ClassVar[tuple[str, ...]] = ()
 
     expires_at: datetime | None = None
 
@@ -191,13 +194,22 @@ class ApiKeyCredential(CredentialBase):
 
 
 class JwtCredential(CredentialBase):
-    """Inbound JWT verification against a static JWKS or an https JWKS URL."""
+    """Inbound JWT verification against a static JWKS, an https JWKS URL or an OIDC issuer.
+
+    A fetched key set may need its own request (``jwks_method``, ``jwks_headers`` whose values
+    are secret, ``jwks_body``), as the product allows.
+    """
 
     category: ClassVar[Literal["service", "third_party"]] = "service"
+    secret_maps: ClassVar[tuple[str, ...]] = ("jwks_headers",)
 
     kind: Literal["jwt"] = "jwt"
     jwks: dict[str, Any] | None = None
     jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    jwks_method: Literal["GET", "POST"] = "GET"
+    jwks_headers: dict[str, SecretStr] | None = None
+    jwks_body: str | None = None
     refresh_interval: int = Field(default=300, ge=1)
     issuer: str | None = None
     audience: str | list[str] | None = None
@@ -207,52 +219,56 @@ class JwtCredential(CredentialBase):
     @field_validator("jwks_url")
     @classmethod
     def _https(cls, v: str | None) -> str | None:
-        if v is not None and not v.lower().startswith("https://"):
-            raise ValueError("jwks_url must use https:// (the key set must not be spoofable)")
-        return v
+        return None if v is None else jwks_rules.check_jwks_url(v)
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer(cls, v: str | None) -> str | None:
+        return None if v is None else jwks_rules.check_issuer(v)
+
+    @field_validator("jwks_method", mode="before")
+    @classmethod
+    def _method(cls, v: Any) -> str:
+        return jwks_rules.check_method(v)
+
+    @field_validator("jwks_headers")
+    @classmethod
+    def _request_headers(cls, v: dict[str, SecretStr] | None) -> dict[str, SecretStr] | None:
+        for name, value in (v or {}).items():
+            _check_header_name(name, "jwks_headers (a name)")
+            _check_header_value(value.get_secret_value(), f"jwks_headers[{name}]")
+            jwks_rules.check_request_header(name, value.get_secret_value())
+        return v or None
 
     @field_validator("jwks")
     @classmethod
     def _public_only(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is None:
-            return v
-        keys = v.get("keys")
-        if not isinstance(keys, list) or not keys:
-            raise ValueError("jwks needs a non-empty 'keys' array")
-        for i, key in enumerate(keys):
-            if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC", "OKP"):
-                raise ValueError(
-                    f"jwks.keys[{i}] is not a public RSA, EC or OKP key (symmetric 'oct' keys "
-                    "cannot be published)"
-                )
-            if any(k in key for k in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
-                raise ValueError(
-                    f"jwks.keys[{i}] holds private key material; publish only the public key"
-                )
-        return v
+        return None if v is None else jwks_rules.check_static_jwks(v)
 
     @field_validator("algorithms")
     @classmethod
     def _algs(cls, v: list[str] | None) -> list[str] | None:
-        if v is not None:
-            bad = [a for a in v if a.lower() == "none" or a.upper().startswith("HS")]
-            if bad or not v:
-                raise ValueError(
-                    "algorithms must be a non-empty list of asymmetric algorithms "
-                    "(RS256, ES256, EdDSA...); 'none' and HMAC are refused"
-                )
-        return v
+        return None if v is None else jwks_rules.check_algorithms(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> JwtCredential:
-        if (self.jwks is None) == (self.jwks_url is None):
-            raise ValueError("give exactly one of jwks (a JWKS dict) or jwks_url (https)")
+        jwks_rules.check_sources(self.jwks, self.jwks_url, self.oidc_issuer, self.issuer)
+        fetched, has_headers = self.jwks is None, bool(self.jwks_headers)
+        jwks_rules.check_request(fetched, self.jwks_method, has_headers, self.jwks_body)
         return self
 
+    @property
+    def token_issuer(self) -> str | None:
+        """The ``iss`` tokens must carry: ``issuer``, else the OIDC issuer."""
+        return self.issuer or self.oidc_issuer
+
     def preview(self) -> str:
-        if self.jwks_url:
-            return f"jwks_url {self.jwks_url}"
-        return f"jwks with {len((self.jwks or {}).get('keys', []))} key(s)"
+        if self.jwks is not None:
+            return f"jwks with {len(self.jwks.get('keys', []))} key(s)"
+        where = f"jwks_url {self.jwks_url}" if self.jwks_url else f"oidc_issuer {self.oidc_issuer}"
+        extra: list[str] = [self.jwks_method] if self.jwks_method != "GET" else []
+        extra += [f"{n}: ****" for n in self.jwks_headers or {}]
+        return f"{where} ({', '.join(extra)})" if extra else where
 
 
 class BasicAuthCredential(CredentialBase):

@@ -27,6 +27,9 @@ def _kinds(canary: str) -> dict[str, acp.CredentialBase]:
                 security_token=canary + "6",
             ),
             "headers": acp.CustomHeadersCredential(headers={"X-Key": canary + "7"}),
+            "jwks": acp.JwtCredential(
+                jwks_url="https://127.0.0.1:9/jwks", jwks_headers={"X-Gateway-Token": canary + "9"}
+            ),
             "expiring": acp.ToolApiKeyCredential(
                 api_key=canary + "8", expires_at=datetime.now(UTC) - timedelta(seconds=1)
             ),
@@ -64,6 +67,7 @@ def test_no_canary_in_files_logs_reprs_or_errors(
         store.create_model("m", credential="model", model="gpt")
         shown += [repr(store), repr(store.list()), repr(store.list_models())]
         shown += [repr(store.audit(limit=1000)), str(store.check("cloud"))]
+        shown += [str(store.check("jwks")), str(store.check("basic")), str(store.check("api"))]
         shown += [repr(store.attachments("model")), repr(store.backend)]
         store.rotate_master_key(acp.generate_master_key())
     for text in shown:

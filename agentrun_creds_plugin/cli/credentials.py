@@ -290,9 +290,18 @@ def attachments(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @errors
 def check(ctx: click.Context, name: str) -> None:
-    """Validate a credential without using it; exit 1 when it has problems."""
+    """Validate a credential without using it; exit 1 when it has problems.
+
+    A service credential's report says how callers present it; a JWT credential's key set
+    (JWKS URL or OIDC issuer) is fetched and its usable keys listed."""
     report = store(ctx).check(name)
-    data = {"name": name, "ok": report.ok, "problems": report.problems, "warnings": report.warnings}
+    data = {
+        "name": name,
+        "ok": report.ok,
+        "problems": report.problems,
+        "warnings": report.warnings,
+        "details": report.details,
+    }
     emit(ctx, data, str(report))
     if not report.ok:
         ctx.exit(1)

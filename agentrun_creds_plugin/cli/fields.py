@@ -47,7 +47,7 @@ def secret_fields(kind: str) -> list[tuple[str, bool]]:
 
 
 def _is_mapping_secret(kind: str, field: str) -> bool:
-    ann = KINDS[kind].model_fields[field].annotation
+    ann = _strip_none(KINDS[kind].model_fields[field].annotation)
     return typing.get_origin(ann) is dict
 
 
@@ -88,13 +88,13 @@ def field_options(kind: str) -> list[click.Option]:
         if n in _SKIP or n in secrets:
             continue
         opts.append(_option(n, f.annotation, f.is_required(), f.default))
-    for n, _ in secret_fields(kind):
+    for n, required in secret_fields(kind):
         if _is_mapping_secret(kind, n):
             opts.append(
                 click.Option(
                     [f"--{n.replace('_', '-')}-name", f"{n}_names"],
                     multiple=True,
-                    required=True,
+                    required=required,
                     help=f"a key of {n}; its value is prompted for (repeat for several)",
                 )
             )
@@ -130,7 +130,8 @@ def validate_before_prompt(kind: str, name: str, data: dict[str, Any], keys: lis
     trial = dict(data, kind=kind)
     for field, required in secret_fields(kind):
         if _is_mapping_secret(kind, field):
-            trial[field] = {k: _PLACEHOLDER for k in keys}
+            if keys or required:
+                trial[field] = {k: _PLACEHOLDER for k in keys}
         elif required:
             trial[field] = _PLACEHOLDER
     try:
@@ -165,7 +166,10 @@ def read_secrets(
     out: dict[str, Any] = {}
     for field, required in secret_fields(kind):
         if _is_mapping_secret(kind, field):
-            out[field] = {k: _one(f"{field}[{k}]", True, from_stdin, env_map.get(k)) for k in keys}
+            if keys or required:
+                out[field] = {
+                    k: _one(f"{field}[{k}]", True, from_stdin, env_map.get(k)) for k in keys
+                }
             continue
         source = env_map.get(field) or (plain_env.pop(0) if plain_env and required else None)
         value = _one(field, required, from_stdin, source)

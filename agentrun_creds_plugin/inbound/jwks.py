@@ -1,4 +1,7 @@
-"""Key sets for JWT verification: a static JWKS, or one fetched from an https URL and cached.
+"""Key sets for JWT verification: a static JWKS, or one fetched over https and cached.
+
+The fetch (``fetch.py``) is of the JWKS URL, or of the OIDC issuer's discovery document and
+then its ``jwks_uri``, with the credential's configured method, headers and body.
 
 A fetched set is refreshed every ``refresh_interval`` seconds, ahead of expiry in a background
 thread, so no request waits for a fetch in steady state. A token with an unknown ``kid`` causes
@@ -10,22 +13,21 @@ verified, with the resolver's trust (system store, ``SSL_CERT_FILE``, ``ca_file`
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from jwt import PyJWK
 
+from .fetch import MAX_JWKS_BYTES, FetchError, JwksRequest, fetch_key_set
+
 __all__ = ["MAX_JWKS_BYTES", "JwksSource", "usable_keys"]
 
 log = logging.getLogger("agentrun_creds_plugin.inbound")
 
-MAX_JWKS_BYTES = 1024 * 1024
 _PRIVATE_PARTS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
 
@@ -46,26 +48,21 @@ def usable_keys(jwks: Any) -> list[PyJWK]:
     return keys
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: a JWKS URL that moves could hand the key set to another origin."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        raise ValueError("the JWKS URL redirected; configure the final https URL")
-
-
 class JwksSource:
     """The cached key set of one JWKS URL (thread-safe; shared by sync and async verifies)."""
 
     def __init__(
         self,
-        url: str,
+        url: str | None,
         ssl_context: Callable[[], ssl.SSLContext],
         *,
         refresh_interval: float,
         kid_cooldown: float = 10.0,
         timeout: float = 5.0,
+        request: JwksRequest | None = None,
     ) -> None:
-        self.url = url
+        self.request = request or JwksRequest(url=url)
+        self.url = self.request.where
         self._ssl_context = ssl_context
         self.refresh_interval = refresh_interval
         self.kid_cooldown = min(kid_cooldown, 30.0)
@@ -135,15 +132,15 @@ class JwksSource:
         try:
             keys = usable_keys(self._download())
             if not keys:
-                raise ValueError("the JWKS holds no usable public signing key")
+                raise FetchError("the JWKS holds no usable public signing key", reason="no_keys")
         except Exception as exc:
             self._failures += 1
             backoff = min(2.0 ** (self._failures - 1), 60.0)
             self._next_attempt = time.monotonic() + backoff
             log.warning(
-                "JWKS fetch from %s failed (%s); keeping the last good key set, retry in %.0f s",
+                "JWKS fetch for %s failed (%s); keeping the last good key set, retry in %.0f s",
                 self.url,
-                type(exc).__name__ if not isinstance(exc, ValueError) else exc,
+                exc if isinstance(exc, FetchError) else type(exc).__name__,
                 backoff,
             )
             return
@@ -154,19 +151,5 @@ class JwksSource:
         log.debug("JWKS from %s: %d key(s)", self.url, len(keys))
 
     def _download(self) -> Any:
-        request = urllib.request.Request(  # noqa: S310 - jwks_url is validated as https://
-            self.url, headers={"Accept": "application/json", "User-Agent": "agentrun-creds"}
-        )
-        context = self._ssl_context()
-        if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
-            raise ValueError("the TLS context does not verify certificates; refusing")
-        handler = urllib.request.HTTPSHandler(context=context)
-        opener = urllib.request.build_opener(handler, _NoRedirect())
-        with opener.open(request, timeout=self.timeout) as response:
-            body = response.read(MAX_JWKS_BYTES + 1)
-        if len(body) > MAX_JWKS_BYTES:
-            raise ValueError(f"the JWKS response is larger than {MAX_JWKS_BYTES} bytes")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise ValueError("the JWKS response is not JSON") from None
+        doc, _where = fetch_key_set(self.request, self._ssl_context(), timeout=self.timeout)
+        return doc

@@ -94,9 +94,15 @@ def verify_jwt(
         raise AuthenticationError("token typ is not JWT or at+jwt", name=name)
     kid = token_kid(name, token)
     allowed = set(cred.algorithms) if cred.algorithms else None
+    keys = keys_for(kid)
+    if not keys:
+        raise AuthenticationError(
+            "no signing keys: the key set could not be fetched (run check on the credential)",
+            name=name,
+        )
     candidates = [
         k
-        for k in keys_for(kid)
+        for k in keys
         if (kid is None or k.key_id == kid)
         and alg in key_algorithms(k)
         and (allowed is None or alg in allowed)
@@ -127,7 +133,7 @@ def _decode(
                 key=key.key,
                 algorithms=[alg],
                 audience=cred.audience,
-                issuer=cred.issuer,
+                issuer=cred.token_issuer,
                 leeway=LEEWAY_SECONDS,
                 options=options,  # type: ignore[arg-type]
             )

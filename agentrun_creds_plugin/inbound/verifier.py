@@ -29,6 +29,7 @@ from ..kinds import ApiKeyCredential, BasicAuthCredential, CredentialBase, JwtCr
 from ..resolver import CredentialResolver
 from .apikey import verify_api_key
 from .basic import BASIC_WARNING, verify_basic
+from .fetch import JwksRequest, request_key
 from .headers import Headers, HeadersInput, normalise_headers
 from .jwks import JwksSource, usable_keys
 from .jwt import bearer_token, token_kid, verify_jwt
@@ -47,7 +48,7 @@ class Verifier:
     def __init__(self, resolver: CredentialResolver, name: str) -> None:
         self._resolver = resolver
         self.name = name
-        self._sources: dict[tuple[str, int], JwksSource] = {}
+        self._sources: dict[tuple[Any, ...], JwksSource] = {}
         self._static: dict[str, list[PyJWK]] = {}
         self._lock = threading.Lock()
         self._warned_basic = False
@@ -75,7 +76,7 @@ class Verifier:
             cred = await self._resolver.aresolve(self.name, resource=resource)
         except CredentialError as exc:
             raise self._refusal(exc) from None
-        if isinstance(cred, JwtCredential) and cred.jwks_url is not None:
+        if isinstance(cred, JwtCredential) and cred.jwks is None:
             source = self._source(cred)
             kid = token_kid(self.name, bearer_token(self.name, parsed))
             if not source.ready(kid):
@@ -125,7 +126,7 @@ class Verifier:
         )
 
     def _keys_provider(self, cred: JwtCredential) -> Any:
-        if cred.jwks_url is not None:
+        if cred.jwks is None:
             return self._source(cred).keys
         doc = cred.jwks or {}
         fingerprint = json.dumps(doc, sort_keys=True, default=str)
@@ -139,17 +140,18 @@ class Verifier:
         return lambda _kid: keys
 
     def _source(self, cred: JwtCredential) -> JwksSource:
-        assert cred.jwks_url is not None
-        key = (cred.jwks_url, cred.refresh_interval)
+        key = (*request_key(cred), cred.refresh_interval)
         source = self._sources.get(key)
         if source is None:
             with self._lock:
                 source = self._sources.get(key)
                 if source is None:
+                    request = JwksRequest.of(cred)
                     source = JwksSource(
-                        cred.jwks_url,
+                        None,
                         self._resolver.ssl_context,
                         refresh_interval=cred.refresh_interval,
+                        request=request,
                     )
                     self._sources[key] = source
         return source
