@@ -7,6 +7,7 @@ import click
 from .audit import audit
 from .bundle import export, import_
 from .credentials import COMMANDS
+from .demo import demo
 from .import_env import import_env
 from .keys import generate_key, rotate_master_key
 from .migrate import migrate
@@ -36,6 +37,7 @@ for _cmd in [
     migrate,
     export,
     import_,
+    demo,
 ]:
     cli.add_command(_cmd)
 
