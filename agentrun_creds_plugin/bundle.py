@@ -287,6 +287,8 @@ def import_bundle(
     A name already in ``store``: ``fail`` (the default) changes nothing and raises a 409 that
     lists every conflicting name; ``skip`` keeps the store's own; ``replace`` updates the
     credential with the bundle's values and state (a new version) and recreates the model.
+    A model new to the store is created even when its credential was skipped: it then uses the
+    store's own credential of that name.
     Every credential is validated before anything is written.
     """
     if on_conflict not in ("skip", "replace", "fail"):

@@ -7,6 +7,7 @@ argument, which ``ps`` and the shell history would show.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any
@@ -56,14 +57,13 @@ def _passphrase(from_stdin: bool, env: str | None, *, twice: bool) -> str:
 def _plain_errors(fn: Any) -> Any:
     """Bundle errors carry their own advice: print them without the generic hint."""
 
+    @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (BundleError, BundleConflictError, BundleFileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
     return wrapper
 
 

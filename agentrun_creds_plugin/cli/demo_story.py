@@ -66,7 +66,11 @@ class Demo:
     def first_call(self) -> str:
         from ..integrations.langchain import chat_model
 
+        from langchain_openai import ChatOpenAI
+
         self.llm = chat_model(self.store, MODEL, max_retries=0)
+        if not isinstance(self.llm, ChatOpenAI):
+            raise StepFailed(f"chat_model built a {type(self.llm).__name__}, not a ChatOpenAI")
         reply = self._call("hello")
         seen = self.server.seen_previews()[-1]
         return f"ChatOpenAI.invoke -> {reply!r} (the server got {seen})"

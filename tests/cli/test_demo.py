@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -77,4 +78,14 @@ def test_a_step_that_does_not_behave_fails_the_demo(
     assert result.exit_code == 1
     assert "FAIL 8. broken: the credential was deleted while attached" in result.output
     assert "9. audit" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_reports_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = CliRunner().invoke(cli, ["--json", "demo"], obj={})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["ok"] and doc["cleaned_up"] and len(doc["steps"]) == len(STEPS)
+    assert all(s["ok"] for s in doc["steps"]) and not SECRET.search(result.output)
     assert list(tmp_path.iterdir()) == []
