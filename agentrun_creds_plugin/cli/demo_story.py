@@ -64,9 +64,9 @@ class Demo:
         return str(reply)
 
     def first_call(self) -> str:
-        from ..integrations.langchain import chat_model
-
         from langchain_openai import ChatOpenAI
+
+        from ..integrations.langchain import chat_model
 
         self.llm = chat_model(self.store, MODEL, max_retries=0)
         if not isinstance(self.llm, ChatOpenAI):
