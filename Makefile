@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/agentrun-creds demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

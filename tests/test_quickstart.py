@@ -1,4 +1,4 @@
-"""`make demo` runs examples/quickstart.py: it must keep working as the README promises."""
+"""examples/quickstart.py (the library quick start as a script) must keep working."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Credential commands: add, create, list, show, update, enable, disable, delete, attachments,
-check and reveal.
+"""Credential commands: add, create, list, show, enable, disable, delete, attachments, check
+and reveal (``update`` has its own module).
 
 Secrets come only from a hidden prompt, ``--stdin`` or ``--from-env VAR``: argv is visible to
 every user through ``ps`` and lands in shell history. Names and non-secret fields are checked
@@ -29,6 +29,7 @@ from .output import (
     store,
     wants_json,
 )
+from .update import update
 
 secret_source = [
     click.option(
@@ -195,37 +196,6 @@ def show(ctx: click.Context, name: str) -> None:
         c.print(audit_table(events))
 
     emit(ctx, {"credential": info, "recent_audit": events}, human)
-
-
-@click.command()
-@click.argument("name")
-@click.option("--set", "fields", multiple=True, help="A non-secret field, FIELD=VALUE.")
-@click.option("--expected-version", type=int, default=None)
-@json_option
-@click.pass_context
-@errors
-def update(
-    ctx: click.Context,
-    name: str,
-    fields: tuple[str, ...],
-    from_stdin: bool,
-    from_env: tuple[str, ...],
-    expected_version: int | None,
-) -> None:
-    """Replace a credential's values (same kind); secrets are asked for again."""
-    s = store(ctx)
-    kind = s.get(name).kind
-    data = _fields_from_set(kind, fields)
-    keys: list[str] = []
-    F.validate_before_prompt(kind, name, data, keys)
-    data.update(F.read_secrets(kind, from_stdin, from_env, keys))
-    info = s.update(
-        name, credential_from_dict(dict(data, kind=kind)), expected_version=expected_version
-    )
-    emit(ctx, info, f"updated {row(info)}")
-
-
-update = _with(secret_source, update)
 
 
 @click.command()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .audit import audit
+from .bundle import export, import_
 from .credentials import COMMANDS
+from .demo import demo
 from .import_env import import_env
 from .keys import generate_key, rotate_master_key
 from .migrate import migrate
@@ -24,7 +26,19 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj["url"] = url
 
 
-for _cmd in [*COMMANDS, audit, models, generate_key, rotate_master_key, run, import_env, migrate]:
+for _cmd in [
+    *COMMANDS,
+    audit,
+    models,
+    generate_key,
+    rotate_master_key,
+    run,
+    import_env,
+    migrate,
+    export,
+    import_,
+    demo,
+]:
     cli.add_command(_cmd)
 
 

@@ -1,4 +1,5 @@
-"""Test support shipped with the package: the backend conformance suite.
+"""Test support shipped with the package: the backend conformance suite, a loopback server.
 
-Importing it needs pytest; the library itself never imports this package.
+``conformance`` needs pytest; ``openai_server`` (used by ``agentrun-creds demo``) only the
+standard library. The library itself never imports this package.
 """
