@@ -25,7 +25,7 @@ def _since(value: str | None) -> datetime | None:
 @click.argument("name", required=False)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--since", default=None, help="ISO date/time (UTC unless a zone is given).")
-@click.option("--action", default=None, help="created, updated, used, use_failed, disabled, attached, ...")
+@click.option("--action", default=None, help="created, updated, used, use_failed, attached, ...")
 @click.option("--resource", default=None, help="e.g. model:gpt or tool:get_weather")
 @json_option
 @click.pass_context
