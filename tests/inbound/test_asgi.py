@@ -5,6 +5,7 @@
 import asyncio
 import base64
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -341,3 +342,37 @@ def test_fastapi_openapi_schemes(creds: acp.CredentialStore, canary: str) -> Non
     assert schemes["svc-basic"] == {"type": "http", "scheme": "basic"}
     assert schema["paths"]["/items/{item_id}"]["get"]["security"] == [{"svc-key": []}]
     assert canary not in json.dumps(schema)
+
+
+def test_canary_never_leaks(
+    creds: acp.CredentialStore, canary: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No key or token in any response, DEBUG log line or audit row, accepted or refused."""
+    caplog.set_level(logging.DEBUG)
+    token = sign(claims(jti=canary))
+    bad_token = sign(claims(aud="other", jti=canary))
+    with serve(starlette_app(creds), log_level="debug") as base:
+        sent = [
+            {"X-Api-Key": canary},
+            {"X-Api-Key": f"{canary} {canary}"},  # the key twice: "prefix present"
+            {"X-Api-Key": f"Bearer {canary}"},
+            {"X-Api-Key": canary + "x"},
+            {"Authorization": canary},
+            {"Authorization": f"Bearer {token}"},
+            {"Authorization": f"Bearer {bad_token}"},
+            {"Authorization": f"Bearer {token[:-5]}"},
+            {"Authorization": _basic("alice", canary)},
+        ]
+        bodies = []
+        for headers in sent:
+            r = httpx.get(f"{base}/whoami", headers=headers)
+            bodies.append(r.text + json.dumps(dict(r.headers)))
+    statuses_ok = [b for b in bodies if '"matched"' in b]
+    assert len(statuses_ok) == 2  # the right key and the good token
+    for text in [*bodies, caplog.text]:
+        assert canary not in text
+        assert token.split(".")[2] not in text
+    creds.flush_audit()
+    for event in creds.audit(limit=1000):
+        assert canary not in repr(event)
+        assert canary not in str(event.reason)
