@@ -28,19 +28,34 @@ class ServiceUse(StoreBase):
     # audited as ``use_failed``.
     _refusal: Callable[[str, Record | None, str | None], CredentialError]
 
-    def _service_use(
-        self, name: str, rec: Record | None, resource: str | None
-    ) -> tuple[CredentialBase, Grace | None]:
+    def _gate(self, name: str, rec: Record | None, resource: str | None) -> Record:
         if (
             rec is None
             or not rec.enabled
             or (rec.expires_at is not None and rec.expires_at <= time.time())
         ):
             raise self._refusal(name, rec, resource)
+        return rec
+
+    def service_record(self, name: str, *, resource: str | None = None) -> Record:
+        """The fresh record of a usable credential (still encrypted), or its 401/404.
+
+        A verifier compares ``(version, blob)`` with what it derived last time (a JWT
+        credential's parsed key set, which holds no secret) and decrypts only on a change.
+        """
+        return self._gate(name, self._backend.get(name), resource)
+
+    async def aservice_record(self, name: str, *, resource: str | None = None) -> Record:
+        return self._gate(name, await self._backend.aget(name), resource)
+
+    def load_service(
+        self, rec: Record, *, resource: str | None = None
+    ) -> tuple[CredentialBase, Grace | None]:
+        """Decrypt a record from :meth:`service_record`: the credential and its grace period."""
         try:
             return self._load_with_grace(rec)
         except DecryptionError:
-            self._audit.put("use_failed", name, resource, "decryption failed")
+            self._audit.put("use_failed", rec.name, resource, "decryption failed")
             raise
 
     def resolve_service(
@@ -48,12 +63,13 @@ class ServiceUse(StoreBase):
     ) -> tuple[CredentialBase, Grace | None]:
         """The credential and its grace period, not audited: the caller records the outcome
         with :meth:`record_service_use`."""
-        return self._service_use(name, self._backend.get(name), resource)
+        return self.load_service(self.service_record(name, resource=resource), resource=resource)
 
     async def aresolve_service(
         self, name: str, *, resource: str | None = None
     ) -> tuple[CredentialBase, Grace | None]:
-        return self._service_use(name, await self._backend.aget(name), resource)
+        rec = await self.aservice_record(name, resource=resource)
+        return self.load_service(rec, resource=resource)
 
     def record_service_use(
         self, name: str, resource: str | None, *, accepted: bool, reason: str | None

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from jwt import PyJWK
 
+from ..backends.base import Record
 from ..errors import (
     AuthenticationError,
     CredentialDisabledError,
@@ -52,12 +53,12 @@ class ServiceResolver(Protocol):
     verified request (``CredentialStore`` is one). With a plain ``CredentialResolver`` a
     verifier still works, audited by ``resolve`` alone and without grace periods."""
 
-    def resolve_service(
-        self, name: str, *, resource: str | None = None
-    ) -> tuple[CredentialBase, Grace | None]: ...
+    def service_record(self, name: str, *, resource: str | None = None) -> Record: ...
 
-    async def aresolve_service(
-        self, name: str, *, resource: str | None = None
+    async def aservice_record(self, name: str, *, resource: str | None = None) -> Record: ...
+
+    def load_service(
+        self, rec: Record, *, resource: str | None = None
     ) -> tuple[CredentialBase, Grace | None]: ...
 
     def record_service_use(
@@ -86,6 +87,10 @@ class Verifier:
         self._static: dict[str, list[PyJWK]] = {}
         self._lock = threading.Lock()
         self._warned_basic = False
+        # (version, blob, credential) of the last JWT credential: its key set is public, so
+        # an unchanged record is not decrypted again (checked against the fresh record).
+        self._jwt: tuple[int, bytes, CredentialBase] | None = None
+        self._last_static: tuple[CredentialBase, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Verifier(credential={self.name!r})"
@@ -147,7 +152,8 @@ class Verifier:
         parsed = normalise_headers(headers)
         try:
             if self._service is not None:
-                cred, grace = await self._service.aresolve_service(self.name, resource=resource)
+                rec = await self._service.aservice_record(self.name, resource=resource)
+                cred, grace = self._load(self._service, rec, resource)
             else:
                 cred, grace = await self._resolver.aresolve(self.name, resource=resource), None
         except CredentialError as exc:
@@ -162,10 +168,24 @@ class Verifier:
     def _resolve(self, resource: str | None) -> tuple[CredentialBase, Grace | None]:
         try:
             if self._service is not None:
-                return self._service.resolve_service(self.name, resource=resource)
+                rec = self._service.service_record(self.name, resource=resource)
+                return self._load(self._service, rec, resource)
             return self._resolver.resolve(self.name, resource=resource), None
         except CredentialError as exc:
             raise self._refusal(exc) from None
+
+    def _load(
+        self, service: ServiceResolver, rec: Record, resource: str | None
+    ) -> tuple[CredentialBase, Grace | None]:
+        cached = self._jwt
+        if cached is not None and cached[0] == rec.version and cached[1] == rec.blob:
+            return cached[2], None
+        cred, grace = service.load_service(rec, resource=resource)
+        if isinstance(cred, JwtCredential) and not any(
+            getattr(cred, f, None) for f in cred.secret_fields
+        ):
+            self._jwt = (rec.version, rec.blob, cred)
+        return cred, grace
 
     def _refusal(self, exc: CredentialError) -> CredentialError:
         """The 401 for a credential that cannot be used; already audited by the store."""
@@ -220,6 +240,9 @@ class Verifier:
     def _keys_provider(self, cred: JwtCredential) -> Any:
         if cred.jwks_url is not None:
             return self._source(cred).keys
+        last = self._last_static
+        if last is not None and last[0] is cred:
+            return last[1]  # the cached credential of an unchanged record
         doc = cred.jwks or {}
         fingerprint = json.dumps(doc, sort_keys=True, default=str)
         keys = self._static.get(fingerprint)
@@ -229,7 +252,9 @@ class Verifier:
                 if len(self._static) > 8:
                     self._static.clear()
                 self._static[fingerprint] = keys
-        return lambda _kid: keys
+        provider = lambda _kid: keys  # noqa: E731
+        self._last_static = (cred, provider)
+        return provider
 
     def _source(self, cred: JwtCredential) -> JwksSource:
         assert cred.jwks_url is not None
