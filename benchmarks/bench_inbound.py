@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _figures import Figure, median_us  # noqa: E402
+from _figures import Figure, median_us
 
-import agentrun_creds_plugin as acp  # noqa: E402
+import agentrun_creds_plugin as acp
 
 KEY = "k" * 43
 _PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
