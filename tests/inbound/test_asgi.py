@@ -376,3 +376,29 @@ def test_canary_never_leaks(
     for event in creds.audit(limit=1000):
         assert canary not in repr(event)
         assert canary not in str(event.reason)
+
+
+def test_websocket_close_1008_without_the_http_response_extension(
+    creds: acp.CredentialStore,
+) -> None:
+    """Servers without ``websocket.http.response``: the socket is closed before accept."""
+    reached: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    app = CredentialAuthMiddleware(inner, store=creds, credentials=["svc-key"], name="ws")
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "headers": [(b"x-api-key", b"wrong")]}
+    asyncio.run(app(scope, receive, send))
+    assert reached == []
+    assert sent == [
+        {"type": "websocket.close", "code": 1008, "reason": "wrong key in header X-Api-Key"}
+    ]
