@@ -34,6 +34,7 @@ from .audit_trail import AUDIT_ACTIONS, AuditTrail
 from .backends import open_backend
 from .backends.base import Record
 from .checks import check_record
+from .codec import credential_to_plaintext
 from .errors import (
     CredentialDisabledError,
     CredentialError,
@@ -46,11 +47,13 @@ from .errors import (
     VersionConflictError,
 )
 from .flows import Flow, arun, run
+from .grace import check_grace_seconds, grace_secret, seal_grace
 from .info import CheckReport, CredentialInfo, Listing, from_timestamp
 from .keys import KeyInput, KeyRing
 from .kinds import BasicAuthCredential, CredentialBase, check_name
 from .model_configs import ModelConfigs
 from .records import audit_row, info_from_record
+from .service_use import ServiceUse
 from .settings import default_db_path, load_settings
 from .store_base import kind_of
 
@@ -85,7 +88,7 @@ def _in_thread(
     return twin
 
 
-class CredentialStore(ModelConfigs, AuditTrail):
+class CredentialStore(ModelConfigs, AuditTrail, ServiceUse):
     """Encrypted credentials, used by name. Open it with :meth:`CredentialStore.open`."""
 
     # -- opening and closing -------------------------------------------------------------
@@ -186,15 +189,18 @@ class CredentialStore(ModelConfigs, AuditTrail):
         credential: CredentialBase | Mapping[str, Any] | None,
         description: str | None,
         expected_version: int | None,
+        grace_seconds: float | None = None,
     ) -> Flow[CredentialInfo]:
         if credential is None and description is None:
             raise InvalidCredentialError(
                 "update: give a new credential and/or a description; nothing to change"
             )
         cred = self._coerce(credential) if credential is not None else None
+        if grace_seconds is not None:
+            grace_seconds = check_grace_seconds(grace_seconds, cred)
         if description is not None:
             description = self._description(description)
-        return self._update_flow(name, cred, description, expected_version)
+        return self._update_flow(name, cred, description, expected_version, grace_seconds)
 
     def _update_flow(
         self,
@@ -202,6 +208,7 @@ class CredentialStore(ModelConfigs, AuditTrail):
         cred: CredentialBase | None,
         description: str | None,
         expected_version: int | None,
+        grace_seconds: float | None = None,
     ) -> Flow[CredentialInfo]:
         rec = self._found(name, (yield "get", (name,)))
         if expected_version is not None and rec.version != expected_version:
@@ -213,7 +220,10 @@ class CredentialStore(ModelConfigs, AuditTrail):
                     f"credential: {name!r} is a {rec.kind} credential and cannot become "
                     f"{kind_of(cred)}; delete it and create a new one"
                 )
-            blob = self._encrypt(cred, name, version)
+            if grace_seconds is None:
+                blob = self._encrypt(cred, name, version)
+            else:
+                blob = self._with_grace(rec, cred, version, grace_seconds)
             preview = cred.preview()
             expires = cred.expires_at.timestamp() if cred.expires_at else None
         else:
@@ -234,6 +244,16 @@ class CredentialStore(ModelConfigs, AuditTrail):
         log.debug("updated credential %r to version %d", name, version)
         return info_from_record(new, attachments)
 
+    def _with_grace(
+        self, rec: Record, cred: CredentialBase, version: int, grace_seconds: float
+    ) -> bytes:
+        """The new record's envelope carrying the old secret until ``now + grace_seconds``."""
+        old = grace_secret(self._load(rec))
+        new = credential_to_plaintext(cred)
+        if old is not None and old != grace_secret(cred):
+            new = seal_grace(new, old, time.time() + grace_seconds)
+        return self._keys.encrypt(new, self._ad(rec.name, version, rec.kind))
+
     def update(
         self,
         name: str,
@@ -241,13 +261,17 @@ class CredentialStore(ModelConfigs, AuditTrail):
         *,
         description: str | None = None,
         expected_version: int | None = None,
+        grace_seconds: float | None = None,
     ) -> CredentialInfo:
         """Replace the secret (same kind) and/or the description; bumps the version.
 
         With ``expected_version`` it is a compare-and-swap: ``VersionConflictError`` (409)
-        when another writer got there first.
+        when another writer got there first. With ``grace_seconds`` (API key and Basic
+        credentials) the previous key or password stays valid for that many seconds, so
+        callers can switch without downtime; it is kept encrypted in the same record.
         """
-        return run(self._backend, self._update(name, credential, description, expected_version))
+        flow = self._update(name, credential, description, expected_version, grace_seconds)
+        return run(self._backend, flow)
 
     async def aupdate(
         self,
@@ -256,8 +280,9 @@ class CredentialStore(ModelConfigs, AuditTrail):
         *,
         description: str | None = None,
         expected_version: int | None = None,
+        grace_seconds: float | None = None,
     ) -> CredentialInfo:
-        flow = self._update(name, credential, description, expected_version)
+        flow = self._update(name, credential, description, expected_version, grace_seconds)
         return await arun(self._backend, flow)
 
     def _enabled_flow(self, name: str, enabled: bool) -> Flow[CredentialInfo]:

@@ -18,6 +18,7 @@ from .backends.base import Backend, Record
 from .codec import credential_from_plaintext, credential_to_plaintext
 from .crypto import associated_data
 from .errors import CredentialNotFoundError, InvalidCredentialError
+from .grace import Grace, split_grace
 from .keys import KeyRing
 from .kinds import CredentialBase, credential_from_dict
 from .settings import Settings
@@ -107,7 +108,12 @@ class StoreBase:
         )
 
     def _load(self, rec: Record) -> CredentialBase:
-        return credential_from_plaintext(rec.kind, self._decrypt(rec))
+        return self._load_with_grace(rec)[0]
+
+    def _load_with_grace(self, rec: Record) -> tuple[CredentialBase, Grace | None]:
+        """The credential and the previous secret of a rotation grace period (``grace``)."""
+        plaintext, grace = split_grace(self._decrypt(rec))
+        return credential_from_plaintext(rec.kind, plaintext), grace
 
     def _prune_audit(self) -> None:
         cutoff = time.time() - self._settings.audit_retention_days * 86400

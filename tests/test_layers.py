@@ -22,7 +22,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Libraries that ``import agentrun_creds_plugin`` must leave unloaded: integrations and
 #: transports are imported on use only.
-HEAVY = ("openai", "anthropic", "langchain_core", "httpx2", "httpx", "requests", "psycopg", "click")
+HEAVY = (
+    "openai",
+    "anthropic",
+    "langchain_core",
+    "httpx2",
+    "httpx",
+    "requests",
+    "psycopg",
+    "click",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+)
 
 
 def module_name(path: Path) -> str:

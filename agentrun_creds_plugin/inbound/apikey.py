@@ -18,6 +18,7 @@ __all__ = ["verify_api_key"]
 
 # Header names callers commonly put a key under by mistake.
 _USUAL_HEADERS = ("Authorization", "X-Api-Key", "Api-Key", "X-Api-Token")
+_USUAL_SCHEMES = ("bearer", "token", "apikey", "api-key", "key", "basic")
 
 
 def _eq(a: str, b: str) -> bool:
@@ -61,8 +62,11 @@ def verify_api_key(
     else:
         head, sep, rest = value.partition(" ")
         if sep and (_eq(rest, key) or (previous is not None and _eq(rest, previous))):
+            # Name the word sent only when it is a usual scheme: whatever else the caller put
+            # there (their key twice, say) must not reach a response, a log or the audit trail.
+            shown = head if head.lower() in _USUAL_SCHEMES else "<prefix>"
             raise AuthenticationError(
-                f"prefix present: send the raw key in {header} without '{head[:32]} '",
+                f"prefix present: send the raw key in {header} without '{shown} '",
                 name=name,
             )
     raise AuthenticationError(f"wrong key in header {header}", name=name)

@@ -19,17 +19,52 @@ HeadersInput = Mapping[Any, Any] | Iterable[tuple[Any, Any]]
 MAX_HEADER_BYTES = 16 * 1024
 
 
+_UNREADABLE = (
+    "headers could not be read; pass a mapping, a list of (name, value) pairs or ASGI raw headers"
+)
+
+
 class Headers:
-    """Lower-cased names to the list of values sent under that name."""
+    """Lower-cased names to the list of values sent under that name.
 
-    __slots__ = ("_values",)
+    ASGI raw headers (a list of byte pairs) are not indexed up front: a verifier looks up one
+    or two names, so those are found by a scan and only they are decoded and checked. That
+    keeps an API-key check within a few microseconds on a request with many headers.
+    """
 
-    def __init__(self, values: dict[str, list[str]]) -> None:
+    __slots__ = ("_raw", "_values")
+
+    def __init__(
+        self, values: dict[str, list[str]], raw: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         self._values = values
+        self._raw = raw
+
+    def _found(self, name: str) -> list[str]:
+        raw = self._raw
+        if raw is None:
+            return self._values.get(name.lower()) or []
+        target = name.lower().encode("latin-1", "replace")
+        found: list[str] = []
+        try:
+            for key, value in raw:
+                if type(key) is not bytes or type(value) is not bytes:
+                    raise TypeError("header names and values must be bytes")
+                if key == target or (len(key) == len(target) and key.lower() == target):
+                    if len(value) > MAX_HEADER_BYTES:
+                        raise AuthenticationError(
+                            f"header {name!r} is longer than {MAX_HEADER_BYTES} bytes"
+                        )
+                    found.append(value.decode("latin-1"))
+        except AuthenticationError:
+            raise
+        except Exception:
+            raise AuthenticationError(_UNREADABLE) from None
+        return found
 
     def get(self, name: str) -> str | None:
         """The value of ``name``; a header sent twice is refused (ambiguous credentials)."""
-        values = self._values.get(name.lower())
+        values = self._found(name)
         if not values:
             return None
         if len(values) > 1:
@@ -37,7 +72,7 @@ class Headers:
         return values[0]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
+        return isinstance(name, str) and bool(self._found(name))
 
 
 def _text(item: Any) -> str:
@@ -52,6 +87,10 @@ def normalise_headers(headers: HeadersInput | Headers) -> Headers:
     """Read ``headers`` into :class:`Headers`; any malformed input is a 401."""
     if isinstance(headers, Headers):
         return headers
+    if type(headers) is list and headers and type(headers[0]) is tuple:
+        first = headers[0]
+        if len(first) == 2 and type(first[0]) is bytes and type(first[1]) is bytes:
+            return Headers({}, headers)  # ASGI raw headers: each pair checked when scanned
     try:
         pairs: Iterable[tuple[Any, Any]] = (
             headers.items() if isinstance(headers, Mapping) else headers
@@ -68,10 +107,7 @@ def normalise_headers(headers: HeadersInput | Headers) -> Headers:
     except AuthenticationError:
         raise
     except Exception:
-        raise AuthenticationError(
-            "headers could not be read; pass a mapping, a list of (name, value) pairs or "
-            "ASGI raw headers"
-        ) from None
+        raise AuthenticationError(_UNREADABLE) from None
     return Headers(values)
 
 

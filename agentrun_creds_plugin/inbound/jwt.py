@@ -10,6 +10,9 @@ audience or a missing required scope is a 403 (the caller authenticated, but is 
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +32,10 @@ MAX_TOKEN_BYTES = 8 * 1024
 _RSA = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 _EC = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
 _TYPES = (None, "jwt", "at+jwt", "application/at+jwt", "application/jwt")
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+# Parsed JOSE headers by their encoded form; read only (never handed out for mutation).
+_HEADERS: dict[str, dict[str, Any]] = {}
 
 KeyProvider = Callable[[str | None], Sequence[PyJWK]]
 
@@ -59,18 +66,33 @@ def bearer_token(name: str, headers: Headers) -> str:
 
 
 def _header(name: str, token: str) -> dict[str, Any]:
+    """The unverified JOSE header, parsed once here (pyjwt parses it again when it verifies;
+    its ``get_unverified_header`` would make that three times per request)."""
+    head, dot, _ = token.partition(".")
+    header = _HEADERS.get(head)  # an issuer's tokens share a few headers (alg, kid, typ)
+    if header is not None:
+        return header
+    if not dot or len(head) > MAX_TOKEN_BYTES or not _B64URL.fullmatch(head):
+        raise AuthenticationError("malformed token (not a signed JWT)", name=name)
     try:
-        header = pyjwt.get_unverified_header(token)
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
     except Exception:
         raise AuthenticationError("malformed token (not a signed JWT)", name=name) from None
     if not isinstance(header, dict):
         raise AuthenticationError("malformed token header", name=name)
+    if len(_HEADERS) >= 256:
+        _HEADERS.clear()  # a flood of distinct headers only costs the parse again
+    _HEADERS[head] = header
     return header
 
 
 def token_kid(name: str, token: str) -> str | None:
     """The token's ``kid`` (validated as a short string), read before verification."""
-    kid = _header(name, token).get("kid")
+    return _kid(name, _header(name, token))
+
+
+def _kid(name: str, header: dict[str, Any]) -> str | None:
+    kid = header.get("kid")
     if kid is None:
         return None
     if not isinstance(kid, str) or len(kid) > 256:
@@ -92,7 +114,7 @@ def verify_jwt(
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.lower() not in _TYPES):
         raise AuthenticationError("token typ is not JWT or at+jwt", name=name)
-    kid = token_kid(name, token)
+    kid = _kid(name, header)
     allowed = set(cred.algorithms) if cred.algorithms else None
     keys = keys_for(kid)
     if not keys:

@@ -12,10 +12,13 @@ import asyncio
 import json
 import logging
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from jwt import PyJWK
 
+from ..backends.base import Record
 from ..errors import (
     AuthenticationError,
     CredentialDisabledError,
@@ -25,6 +28,7 @@ from ..errors import (
     PermissionDeniedError,
     StoreUnavailableError,
 )
+from ..grace import Grace
 from ..kinds import ApiKeyCredential, BasicAuthCredential, CredentialBase, JwtCredential
 from ..resolver import CredentialResolver
 from .apikey import verify_api_key
@@ -35,63 +39,162 @@ from .jwks import JwksSource, usable_keys
 from .jwt import bearer_token, token_kid, verify_jwt
 from .principal import Principal
 
-__all__ = ["Verifier", "make_verifier"]
+__all__ = ["ServiceResolver", "Verifier", "make_verifier"]
 
 log = logging.getLogger("agentrun_creds_plugin.inbound")
 
 _SCHEMES = {"api_key": "ApiKey", "jwt": "Bearer", "basic": "Basic"}
 
+Outcome = Principal | AuthenticationError | PermissionDeniedError
+
+
+@runtime_checkable
+class ServiceResolver(Protocol):
+    """A resolver that also hands out the grace-period secret and takes one audit event per
+    verified request (``CredentialStore`` is one). With a plain ``CredentialResolver`` a
+    verifier still works, audited by ``resolve`` alone and without grace periods."""
+
+    def service_record(self, name: str, *, resource: str | None = None) -> Record: ...
+
+    async def aservice_record(self, name: str, *, resource: str | None = None) -> Record: ...
+
+    def load_service(
+        self, rec: Record, *, resource: str | None = None
+    ) -> tuple[CredentialBase, Grace | None]: ...
+
+    def record_service_use(
+        self, name: str, resource: str | None, *, accepted: bool, reason: str | None
+    ) -> None: ...
+
 
 class Verifier:
-    """Verifies request headers against the credential ``name``; cheap to share."""
+    """Verifies request headers against the credential ``name``; cheap to share.
 
-    def __init__(self, resolver: CredentialResolver, name: str) -> None:
+    Each ``verify`` is audited once, with its outcome (``used``, or ``use_failed`` with the
+    reason) and ``resource`` (e.g. the route), on the store's batched queue. ``clock`` (epoch
+    seconds) decides whether a rotation grace period is still running; tests may replace it.
+    """
+
+    def __init__(
+        self, resolver: CredentialResolver, name: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._resolver = resolver
+        self._service = resolver if isinstance(resolver, ServiceResolver) else None
         self.name = name
+        self.clock = clock
+        self.kind: str | None = None  # the kind last seen, for the challenge of a refusal
+        self._scheme = "Bearer"
         self._sources: dict[tuple[Any, ...], JwksSource] = {}
         self._static: dict[str, list[PyJWK]] = {}
         self._lock = threading.Lock()
         self._warned_basic = False
+        # (version, blob, credential) of the last JWT credential: its key set is public, so
+        # an unchanged record is not decrypted again (checked against the fresh record).
+        self._jwt: tuple[int, bytes, CredentialBase] | None = None
+        self._last_static: tuple[CredentialBase, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Verifier(credential={self.name!r})"
 
     def www_authenticate(self, kind: str | None = None) -> str:
-        """The ``WWW-Authenticate`` challenge for this credential's kind."""
-        return f'{_SCHEMES.get(kind or "", "Bearer")} realm="{self.name}"'
+        """The ``WWW-Authenticate`` challenge for this credential (its kind when known)."""
+        scheme = _SCHEMES.get(kind, "Bearer") if kind is not None else self._scheme
+        return f'{scheme} realm="{self.name}"'
 
     # -- entry points ----------------------------------------------------------------------
-    def verify(self, headers: HeadersInput | Headers, *, resource: str | None = None) -> Principal:
-        """The Principal, or a 401/403 naming what the caller got wrong."""
-        parsed = normalise_headers(headers)
-        cred = self._guard(lambda: self._resolver.resolve(self.name, resource=resource))
-        return self._check(cred, parsed)
+    def verify(
+        self, headers: HeadersInput | Headers, *, resource: str | None = None, audit: bool = True
+    ) -> Principal:
+        """The Principal, or a 401/403 naming what the caller got wrong.
+
+        ``audit=False`` leaves the audit event to the caller (:meth:`record`), e.g. a
+        middleware that tries several credentials and records only the one that decided.
+        """
+        try:
+            parsed = normalise_headers(headers)
+            cred, grace = self._resolve(resource)
+            principal = self._check(cred, parsed, grace)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            if audit:
+                self.record(exc, resource)
+            raise
+        if audit:
+            self.record(principal, resource)
+        return principal
 
     async def averify(
-        self, headers: HeadersInput | Headers, *, resource: str | None = None
+        self, headers: HeadersInput | Headers, *, resource: str | None = None, audit: bool = True
     ) -> Principal:
         """Async twin of :meth:`verify`; a needed JWKS fetch runs in a thread."""
+        try:
+            principal = await self._averify(headers, resource)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            if audit:
+                self.record(exc, resource)
+            raise
+        if audit:
+            self.record(principal, resource)
+        return principal
+
+    def record(self, outcome: Outcome, resource: str | None) -> None:
+        """Queue the audit event of one request's outcome (never the token or key)."""
+        if self._service is None or getattr(outcome, "_audited", False):
+            return
+        if isinstance(outcome, Principal):
+            reason = "previous secret (grace period)" if outcome.matched == "previous" else None
+            self._service.record_service_use(self.name, resource, accepted=True, reason=reason)
+        else:
+            self._service.record_service_use(
+                self.name, resource, accepted=False, reason=outcome.reason
+            )
+
+    # -- internals -------------------------------------------------------------------------
+    async def _averify(self, headers: HeadersInput | Headers, resource: str | None) -> Principal:
         parsed = normalise_headers(headers)
         try:
-            cred = await self._resolver.aresolve(self.name, resource=resource)
+            if self._service is not None:
+                rec = await self._service.aservice_record(self.name, resource=resource)
+                cred, grace = self._load(self._service, rec, resource)
+            else:
+                cred, grace = await self._resolver.aresolve(self.name, resource=resource), None
         except CredentialError as exc:
             raise self._refusal(exc) from None
         if isinstance(cred, JwtCredential) and cred.jwks is None:
             source = self._source(cred)
             kid = token_kid(self.name, bearer_token(self.name, parsed))
             if not source.ready(kid):
-                return await asyncio.to_thread(self._check, cred, parsed)
-        return self._check(cred, parsed)
+                return await asyncio.to_thread(self._check, cred, parsed, grace)
+        return self._check(cred, parsed, grace)
 
-    # -- internals -------------------------------------------------------------------------
-    def _guard(self, call: Any) -> CredentialBase:
+    def _resolve(self, resource: str | None) -> tuple[CredentialBase, Grace | None]:
         try:
-            cred: CredentialBase = call()
+            if self._service is not None:
+                rec = self._service.service_record(self.name, resource=resource)
+                return self._load(self._service, rec, resource)
+            return self._resolver.resolve(self.name, resource=resource), None
         except CredentialError as exc:
             raise self._refusal(exc) from None
-        return cred
+
+    def _load(
+        self, service: ServiceResolver, rec: Record, resource: str | None
+    ) -> tuple[CredentialBase, Grace | None]:
+        cached = self._jwt
+        if cached is not None and cached[0] == rec.version and cached[1] == rec.blob:
+            return cached[2], None
+        cred, grace = service.load_service(rec, resource=resource)
+        if isinstance(cred, JwtCredential) and not any(
+            getattr(cred, f, None) for f in cred.secret_fields
+        ):
+            self._jwt = (rec.version, rec.blob, cred)
+        return cred, grace
 
     def _refusal(self, exc: CredentialError) -> CredentialError:
+        """The 401 for a credential that cannot be used; already audited by the store."""
+        refusal = self._refusal_of(exc)
+        refusal._audited = True  # type: ignore[attr-defined]
+        return refusal
+
+    def _refusal_of(self, exc: CredentialError) -> CredentialError:
         if isinstance(exc, StoreUnavailableError | AuthenticationError | PermissionDeniedError):
             return exc
         if isinstance(exc, CredentialDisabledError):
@@ -104,16 +207,22 @@ class Verifier:
             )
         return AuthenticationError(f"credential {self.name!r} is unusable", name=self.name)
 
-    def _check(self, cred: CredentialBase, headers: Headers) -> Principal:
+    def _check(self, cred: CredentialBase, headers: Headers, grace: Grace | None) -> Principal:
+        previous = None
+        if grace is not None and grace.active(self.clock()):
+            previous = grace.secret.get_secret_value()
         try:
             if isinstance(cred, ApiKeyCredential):
-                return verify_api_key(self.name, cred, headers)
+                self._seen("api_key", cred.prefix or "ApiKey")
+                return verify_api_key(self.name, cred, headers, previous)
             if isinstance(cred, BasicAuthCredential):
+                self._seen("basic", "Basic")
                 if not self._warned_basic:
                     self._warned_basic = True
                     log.warning(BASIC_WARNING.format(name=self.name))
-                return verify_basic(self.name, cred, headers)
+                return verify_basic(self.name, cred, headers, previous)
             if isinstance(cred, JwtCredential):
+                self._seen("jwt", "Bearer")
                 return verify_jwt(self.name, cred, headers, self._keys_provider(cred))
         except (AuthenticationError, PermissionDeniedError):
             raise
@@ -125,9 +234,16 @@ class Verifier:
             name=self.name,
         )
 
+    def _seen(self, kind: str, scheme: str) -> None:
+        if self.kind != kind or self._scheme != scheme:
+            self.kind, self._scheme = kind, scheme
+
     def _keys_provider(self, cred: JwtCredential) -> Any:
         if cred.jwks is None:
             return self._source(cred).keys
+        last = self._last_static
+        if last is not None and last[0] is cred:
+            return last[1]  # the cached credential of an unchanged record
         doc = cred.jwks or {}
         fingerprint = json.dumps(doc, sort_keys=True, default=str)
         keys = self._static.get(fingerprint)
@@ -137,7 +253,9 @@ class Verifier:
                 if len(self._static) > 8:
                     self._static.clear()
                 self._static[fingerprint] = keys
-        return lambda _kid: keys
+        provider = lambda _kid: keys  # noqa: E731
+        self._last_static = (cred, provider)
+        return provider
 
     def _source(self, cred: JwtCredential) -> JwksSource:
         key = (*request_key(cred), cred.refresh_interval)

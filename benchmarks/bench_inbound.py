@@ -1,0 +1,368 @@
+"""Benchmark: inbound verification (API key, JWT, JWKS URL) and the ASGI middleware's cost.
+
+Figures, each against a baseline measured in the same run:
+- API-key ``verify`` (resolve from SQLite + constant-time check + audit event queued) at the
+  median, target <= 10 µs; baseline: a bare ``hmac.compare_digest`` plus a header lookup.
+- JWT ``verify`` with a cached key set (static JWKS), within 1.2x of a bare ``jwt.decode`` with
+  the key preloaded (same token, same claims checks).
+- JWKS fetches per request in steady state (JWKS URL served over HTTPS on loopback), target 0.
+- The middleware on a minimal Starlette app served by uvicorn on loopback: time per request
+  at saturation (1 / RPS), with the middleware vs. without, target <= 1.11x (the middleware
+  costs at most ~10% of the bare app's requests per second).
+
+Run: ``python benchmarks/bench_inbound.py`` (``--quick`` for a short run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _figures import Figure, median_us
+
+import agentrun_creds_plugin as acp
+
+KEY = "k" * 43
+_PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jwk() -> dict[str, Any]:
+    nums = _PRIVATE.public_key().public_numbers()
+    n = nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")
+    return {"kty": "RSA", "kid": "k1", "alg": "RS256", "n": _b64(n), "e": _b64(b"\x01\x00\x01")}
+
+
+def _token() -> str:
+    now = int(time.time())
+    claims = {"iss": "https://idp", "aud": "svc", "sub": "u", "exp": now + 3600, "iat": now}
+    return pyjwt.encode(claims, _PRIVATE, algorithm="RS256", headers={"kid": "k1"})
+
+
+def _headers(name: bytes, value: bytes) -> list[tuple[bytes, bytes]]:
+    """What uvicorn hands an app: a few usual headers and the credential."""
+    return [
+        (b"host", b"127.0.0.1:8000"),
+        (b"user-agent", b"bench/1.0"),
+        (b"accept", b"*/*"),
+        (name, value),
+    ]
+
+
+def _store(folder: str) -> acp.CredentialStore:
+    return acp.CredentialStore.open(
+        f"sqlite:///{folder}/bench.db", master_key=acp.generate_master_key()
+    )
+
+
+# -- verification ---------------------------------------------------------------------------
+def bench_api_key(calls: int, rounds: int) -> Figure:
+    import hmac
+
+    with tempfile.TemporaryDirectory() as folder, _store(folder) as store:
+        store.create("svc", acp.ApiKeyCredential(api_key=KEY, header_name="X-Api-Key"))
+        verifier = store.verifier("svc")
+        raw = _headers(b"x-api-key", KEY.encode())
+        expected = KEY.encode()
+
+        def bare() -> bool:
+            for name, value in raw:
+                if name == b"x-api-key":
+                    return hmac.compare_digest(value, expected)
+            return False
+
+        def ours() -> object:
+            return verifier.verify(raw, resource="route:GET /bench")
+
+        ours()
+        project, baseline = median_us(ours, calls, rounds), median_us(bare, calls, rounds)
+    return Figure(
+        "API-key verify (resolve + check + audit)",
+        project,
+        "µs",
+        baseline,
+        "bare hmac.compare_digest + header lookup",
+        "value_max",
+        10.0,
+    )
+
+
+def bench_jwt(calls: int, rounds: int) -> Figure:
+    with tempfile.TemporaryDirectory() as folder, _store(folder) as store:
+        store.create(
+            "jwt",
+            acp.JwtCredential(jwks={"keys": [_jwk()]}, issuer="https://idp", audience="svc"),
+        )
+        verifier = store.verifier("jwt")
+        token = _token()
+        raw = _headers(b"authorization", f"Bearer {token}".encode())
+        key = pyjwt.PyJWK(_jwk()).key
+
+        def bare() -> object:
+            return pyjwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience="svc",
+                issuer="https://idp",
+                leeway=30,
+                options={"require": ["exp"]},
+            )
+
+        def ours() -> object:
+            return verifier.verify(raw, resource="route:GET /bench")
+
+        ours()
+        project = median_us(ours, calls, rounds)
+        baseline = median_us(bare, calls, rounds)
+    return Figure(
+        "JWT verify, cached key set (RS256)",
+        project,
+        "µs",
+        baseline,
+        "bare jwt.decode, key preloaded",
+        "ratio_max",
+        1.2,
+    )
+
+
+def bench_jwks_fetches(requests: int) -> Figure:
+    from tests.support.certs import make_test_pki
+
+    body = json.dumps({"keys": [_jwk()]}).encode()
+    hits = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits[0] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with tempfile.TemporaryDirectory() as folder:
+        pki = make_test_pki(Path(folder) / "pki")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.socket = pki.server_ssl_context().wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        old = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = str(pki.ca_pem_path)
+        try:
+            with _store(folder) as store:
+                url = f"https://127.0.0.1:{server.server_address[1]}/jwks"
+                store.create("jwt", acp.JwtCredential(jwks_url=url, audience="svc"))
+                verifier = store.verifier("jwt")
+                raw = _headers(b"authorization", f"Bearer {_token()}".encode())
+                verifier.verify(raw)  # the first request fetches the set
+                before = hits[0]
+                for _ in range(requests):
+                    verifier.verify(raw)
+                per_request = (hits[0] - before) / requests
+        finally:
+            if old is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = old
+            server.shutdown()
+            server.server_close()
+    return Figure(
+        f"JWKS fetches per request, steady state ({requests} requests)",
+        per_request,
+        "fetches",
+        kind="value_max",
+        limit=0.0,
+    )
+
+
+# -- the middleware under uvicorn -------------------------------------------------------------
+def build_app(mode: str) -> Any:
+    """A minimal Starlette app; ``protected`` wraps it in the middleware (one API key)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from agentrun_creds_plugin.integrations.asgi import CredentialAuthMiddleware
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    middleware = []
+    if mode == "protected":
+        store = acp.CredentialStore.open()
+        middleware = [
+            Middleware(
+                CredentialAuthMiddleware,  # type: ignore[arg-type]
+                store=store,
+                credentials=["svc"],
+                name="bench",
+            )
+        ]
+    return Starlette(routes=[Route("/", hello)], middleware=middleware)
+
+
+def _serve(mode: str) -> None:
+    """Child process: serve the app on a free port and print the port once it listens."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            print(self.servers[0].sockets[0].getsockname()[1], flush=True)
+
+    config = uvicorn.Config(
+        build_app(mode),
+        host="127.0.0.1",
+        port=0,
+        log_level="error",
+        access_log=False,
+        lifespan="off",
+    )
+    Server(config).run()
+
+
+async def _load(port: int, seconds: float, connections: int, header: bytes) -> float:
+    """Requests per second from ``connections`` keep-alive connections for ``seconds``."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header + b"\r\n"
+    done = [0]
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < stop:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                done[0] += 1
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return done[0] / (time.perf_counter() - start)
+
+
+def _rps(mode: str, env: dict[str, str], seconds: float) -> float:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", mode], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        header = f"X-Api-Key: {KEY}\r\n".encode()
+        for _ in range(100):  # wait until it answers
+            try:
+                asyncio.run(_load(port, 0.05, 1, header))
+                break
+            except OSError:
+                time.sleep(0.05)
+        asyncio.run(_load(port, min(0.5, seconds / 2), 8, header))  # warm-up
+        return asyncio.run(_load(port, seconds, 8, header))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def bench_middleware(seconds: float, pairs: int) -> tuple[Figure, float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        key = acp.generate_master_key()
+        url = f"sqlite:///{folder}/bench.db"
+        with acp.CredentialStore.open(url, master_key=key) as store:
+            store.create("svc", acp.ApiKeyCredential(api_key=KEY, header_name="X-Api-Key"))
+        env = {**os.environ, "AGENTRUN_CREDS_URL": url, "AGENTRUN_CREDS_MASTER_KEYS": key}
+        bare, protected = [], []
+        for _ in range(pairs):  # alternate, so load from elsewhere hits both sides alike
+            bare.append(_rps("bare", env, seconds))
+            protected.append(_rps("protected", env, seconds))
+    bare_rps, protected_rps = statistics.median(bare), statistics.median(protected)
+    figure = Figure(
+        "middleware: µs per request at saturation (1/RPS)",
+        1e6 / protected_rps,
+        "µs",
+        1e6 / bare_rps,
+        "same Starlette app without middleware",
+        "ratio_max",
+        1.11,
+    )
+    return figure, bare_rps, protected_rps
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    calls, rounds = (500, 3) if quick else (2000, 5)
+    middleware, _, _ = bench_middleware(1.0 if quick else 3.0, 1 if quick else 3)
+    return [
+        bench_api_key(calls, rounds),
+        bench_jwt(calls // 2, rounds),
+        bench_jwks_fetches(200 if quick else 2000),
+        middleware,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--serve", choices=["bare", "protected"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve)
+        return
+    calls, rounds = (500, 3) if args.quick else (2000, 5)
+    rows = [
+        bench_api_key(calls, rounds),
+        bench_jwt(calls // 2, rounds),
+        bench_jwks_fetches(200 if args.quick else 2000),
+    ]
+    middleware, bare_rps, protected_rps = bench_middleware(
+        1.0 if args.quick else 3.0, 1 if args.quick else 3
+    )
+    rows.append(middleware)
+    print(f"{'figure':58} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>12}  result")
+    for f in rows:
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
+        base = f"{f.baseline:.2f}" if f.baseline is not None else ""
+        verdict = {True: "ok", False: "MISSED", None: ""}[f.passed]
+        print(
+            f"{f.name:58} {f.project:10.2f} {base:>10} {ratio:>7} {f.target:>12}  {verdict}"
+            f"  ({f.unit}; baseline: {f.baseline_name})"
+        )
+    print(
+        f"uvicorn on loopback, 8 keep-alive connections: bare {bare_rps:.0f} req/s, "
+        f"with middleware {protected_rps:.0f} req/s "
+        f"({100 * (1 - protected_rps / bare_rps):.1f}% fewer)"
+    )
+
+
+if __name__ == "__main__":
+    main()
