@@ -33,6 +33,7 @@ from ..kinds import ApiKeyCredential, BasicAuthCredential, CredentialBase, JwtCr
 from ..resolver import CredentialResolver
 from .apikey import verify_api_key
 from .basic import BASIC_WARNING, verify_basic
+from .digest import KeyDigests
 from .fetch import JwksRequest, request_key
 from .headers import Headers, HeadersInput, normalise_headers
 from .jwks import JwksSource, usable_keys
@@ -91,6 +92,7 @@ class Verifier:
         # (version, blob, credential) of the last JWT credential: its key set is public, so
         # an unchanged record is not decrypted again (checked against the fresh record).
         self._jwt: tuple[int, bytes, CredentialBase] | None = None
+        self._digests: KeyDigests | None = None
         self._last_static: tuple[CredentialBase, Any] | None = None
 
     def __repr__(self) -> str:
@@ -112,8 +114,7 @@ class Verifier:
         """
         try:
             parsed = normalise_headers(headers)
-            cred, grace = self._resolve(resource)
-            principal = self._check(cred, parsed, grace)
+            principal = self._verify_sync(parsed, resource)
         except (AuthenticationError, PermissionDeniedError) as exc:
             if audit:
                 self.record(exc, resource)
@@ -154,6 +155,9 @@ class Verifier:
         try:
             if self._service is not None:
                 rec = await self._service.aservice_record(self.name, resource=resource)
+                fast = self._digest_match(rec, parsed)
+                if fast is not None:
+                    return fast
                 cred, grace = self._load(self._service, rec, resource)
             else:
                 cred, grace = await self._resolver.aresolve(self.name, resource=resource), None
@@ -166,14 +170,35 @@ class Verifier:
                 return await asyncio.to_thread(self._check, cred, parsed, grace)
         return self._check(cred, parsed, grace)
 
-    def _resolve(self, resource: str | None) -> tuple[CredentialBase, Grace | None]:
+    def _verify_sync(self, parsed: Headers, resource: str | None) -> Principal:
         try:
             if self._service is not None:
                 rec = self._service.service_record(self.name, resource=resource)
-                return self._load(self._service, rec, resource)
-            return self._resolver.resolve(self.name, resource=resource), None
+                fast = self._digest_match(rec, parsed)
+                if fast is not None:
+                    return fast
+                cred, grace = self._load(self._service, rec, resource)
+            else:
+                cred, grace = self._resolver.resolve(self.name, resource=resource), None
         except CredentialError as exc:
             raise self._refusal(exc) from None
+        return self._check(cred, parsed, grace)
+
+    def _digest_match(self, rec: Record, parsed: Headers) -> Principal | None:
+        """An exact match against this record version's keyed digests (no decryption), or
+        ``None`` to run the full check; the digests are rebuilt when the record changes."""
+        digests = self._digests
+        if digests is None or (digests.blob is not rec.blob and digests.blob != rec.blob):
+            return None
+        principal = digests.match(parsed, self.clock())
+        if principal is not None:
+            self._seen(digests.kind, self._scheme)
+        return principal
+
+    def _remember_digests(self, rec: Record, cred: CredentialBase, grace: Grace | None) -> None:
+        previous = grace.secret.get_secret_value() if grace is not None else None
+        until = grace.until if grace is not None else 0.0
+        self._digests = KeyDigests.of(self.name, rec.blob, cred, previous, until)
 
     def _load(
         self, service: ServiceResolver, rec: Record, resource: str | None
@@ -182,6 +207,7 @@ class Verifier:
         if cached is not None and cached[0] == rec.version and cached[1] == rec.blob:
             return cached[2], None
         cred, grace = service.load_service(rec, resource=resource)
+        self._remember_digests(rec, cred, grace)
         if isinstance(cred, JwtCredential) and not any(
             getattr(cred, f, None) for f in cred.secret_fields
         ):
