@@ -14,6 +14,7 @@ from ..kinds import CredentialBase
 from .base import ResolvingAuth
 from .plan import AuthPlan, apply_credential, redact_url, set_headers
 from .redaction import redact_query_in_logs
+from .redirects import mark_sent
 
 __all__ = ["HttpxFlows"]
 
@@ -41,6 +42,7 @@ class HttpxFlows(ResolvingAuth):
         if plan.query:
             request.url = request.url.copy_merge_params(plan.query)
         set_headers(request.headers, plan.headers)
+        mark_sent(request, plan.headers, plan.query)  # dropped on a cross-origin redirect
         return bool(plan.query)
 
     @staticmethod
