@@ -164,9 +164,9 @@ def test_no_canary_escapes_any_integration(
             shown.append(repr(auth))
             for target in (api.url("/ok"), api.url("/hop"), dead):
                 for send in (
-                    lambda u: httpx2.get(u, auth=auth, follow_redirects=True),
-                    lambda u: httpx.get(u, auth=auth),
-                    lambda u: requests.get(u, auth=auth, timeout=5),
+                    lambda u, a=auth: httpx2.get(u, auth=a, follow_redirects=True),
+                    lambda u, a=auth: httpx.get(u, auth=a),
+                    lambda u, a=auth: requests.get(u, auth=a, timeout=5),
                 ):
                     try:
                         resp = send(target)
