@@ -484,6 +484,13 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse):
         AK/SK credentials, ``service``, ``region``, ``action`` and ``version`` override what
         is derived from the URL and headers; ``unsigned_payload`` (AWS S3) signs
         ``UNSIGNED-PAYLOAD`` so streaming uploads need not be buffered.
+
+        Redirects: with ``requests`` the credential's headers are dropped from a redirect to
+        another origin (scheme, host, port). httpx and httpx2 follow redirects (when
+        ``follow_redirects=True``) inside the auth flow, out of the auth's reach, and strip only
+        ``Authorization``: wrap such a client with
+        ``agentrun_creds_plugin.outbound.redirects.guard_client(client)`` (the clients the plugin
+        builds have it already) or leave ``follow_redirects`` off. See docs/reliability.md.
         """
         from .outbound import http_auth
 

@@ -41,6 +41,7 @@ import httpx2
 from ..errors import InvalidCredentialError
 from ..kinds import CredentialBase, ModelServiceCredential
 from ..outbound.plan import apply_credential, set_headers
+from ..outbound.redirects import mark_sent
 from ..selection import selected_name
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class KeyBinding:
         headers = request.headers
         plan = apply_credential(cred, request.method, "", headers, None)
         set_headers(headers, plan.headers, spellings)
+        mark_sent(request, plan.headers)  # dropped on a cross-origin redirect
 
 
 class ModelKeyAuth(httpx2.Auth):

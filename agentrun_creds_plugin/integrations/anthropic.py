@@ -50,6 +50,7 @@ import anthropic
 import httpx2
 
 from ..errors import InvalidCredentialError
+from ..outbound.redirects import guard_client
 from ._common import (
     PLACEHOLDER_KEY,
     KeyBinding,
@@ -149,6 +150,7 @@ def _build(
     kwargs.setdefault("base_url", binding.endpoint.base_url)
     client = cls(api_key=PLACEHOLDER_KEY, **kwargs)
     client._agentrun_binding = binding
+    guard_client(client._client)  # a key never follows a redirect to another origin
     return client
 
 

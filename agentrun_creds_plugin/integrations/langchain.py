@@ -86,6 +86,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
 from ..errors import InvalidCredentialError
+from ..outbound.redirects import guard_client
 from ..selection import selection_from_config, use_credentials
 from ._common import (
     PLACEHOLDER_KEY,
@@ -287,7 +288,7 @@ def _http_clients(
         async_client = openai.DefaultAsyncHttpxClient(auth=auth)
     else:
         with_auth(async_client, auth, kind="async")
-    return sync_client, async_client
+    return guard_client(sync_client), guard_client(async_client)
 
 
 def _openai_params(

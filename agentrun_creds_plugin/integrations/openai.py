@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from ..errors import InvalidCredentialError
+from ..outbound.redirects import guard_client
 from ._common import (
     PLACEHOLDER_KEY,
     KeyBinding,
@@ -122,7 +123,7 @@ def _build(
         cls: Any = openai.AzureOpenAI if sync else openai.AsyncAzureOpenAI
     else:
         cls = openai.OpenAI if sync else openai.AsyncOpenAI
-    client = cls(http_client=http_client, **params)
+    client = cls(http_client=guard_client(http_client), **params)
     attach_resource(store, name, "client", client_name)
     return client
 

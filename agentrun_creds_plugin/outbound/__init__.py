@@ -40,6 +40,11 @@ def http_auth(
     version: str | None = None,
     unsigned_payload: bool = False,
 ) -> CredentialAuth:
-    """A per-request auth object for httpx2, httpx and requests (see ``store.http_auth``)."""
+    """A per-request auth object for httpx2, httpx and requests (see ``store.http_auth``).
+
+    On a redirect to another origin the credential's headers are dropped by ``requests``
+    (a response hook) and by httpx/httpx2 clients carrying :func:`.redirects.guard_client`;
+    a bare httpx client with ``follow_redirects=True`` strips only ``Authorization``.
+    """
     signing = SigningOptions(service, region, action, version, unsigned_payload)
     return CredentialAuth(resolver, name, resource=resource, signing=signing)

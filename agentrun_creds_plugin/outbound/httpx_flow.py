@@ -12,8 +12,9 @@ from typing import Any
 
 from ..kinds import CredentialBase
 from .base import ResolvingAuth
-from .plan import AuthPlan, apply_credential, redact_url, set_headers
+from .plan import REDACTED, AuthPlan, apply_credential, redact_url, set_headers
 from .redaction import redact_query_in_logs
+from .redirects import mark_sent
 
 __all__ = ["HttpxFlows"]
 
@@ -41,11 +42,20 @@ class HttpxFlows(ResolvingAuth):
         if plan.query:
             request.url = request.url.copy_merge_params(plan.query)
         set_headers(request.headers, plan.headers)
+        mark_sent(request, plan.headers, plan.query)  # dropped on a cross-origin redirect
         return bool(plan.query)
 
     @staticmethod
     def _restore(request: Any, plan: AuthPlan) -> None:
         request.url = type(request.url)(redact_url(str(request.url), plan.redact_query))
+
+    @staticmethod
+    def _forget(request: Any, plan: AuthPlan) -> None:
+        """Once sent, the request keeps no key: ``response.request`` and a transport error's
+        ``request`` (printed, logged, pickled) show ``[REDACTED]`` (each send sets it anew)."""
+        for name in plan.headers:
+            if name in request.headers:
+                request.headers[name] = REDACTED
 
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         if self.requires_request_body:
@@ -55,6 +65,7 @@ class HttpxFlows(ResolvingAuth):
         try:
             yield request
         finally:
+            self._forget(request, plan)
             if in_url:
                 self._restore(request, plan)
 
@@ -66,6 +77,7 @@ class HttpxFlows(ResolvingAuth):
         try:
             yield request
         finally:
+            self._forget(request, plan)
             if in_url:
                 self._restore(request, plan)
 

@@ -1,5 +1,8 @@
-"""The ``requests`` adapter: requests calls the auth with the prepared request before each
-send (redirects included), so the credential is resolved per request there too."""
+"""The ``requests`` adapter: requests calls the auth with each prepared request it is given.
+
+On a redirect, requests does not call the auth again: it copies the prepared request (headers
+included). A response hook drops the credential's headers before that copy when the redirect
+leaves the origin (:mod:`.redirects`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from .base import ResolvingAuth
 from .plan import apply_credential, redact_url, set_query
 from .redaction import redact_query_in_logs
+from .redirects import origin, requests_redirect_hook
 
 __all__ = ["RequestsAuth"]
 
@@ -54,4 +58,9 @@ class RequestsAuth(ResolvingAuth):
             request.register_hook("response", _redactor(plan.redact_query))
         for k, v in plan.headers.items():
             request.headers[k] = v
+        # requests copies these headers to every redirect: dropped when it leaves the origin
+        request.register_hook(
+            "response",
+            requests_redirect_hook(origin(request.url), tuple(plan.headers), tuple(plan.query)),
+        )
         return request

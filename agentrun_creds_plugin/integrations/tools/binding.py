@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import CredentialError, CredentialNotFoundError, InvalidCredentialError
 from ...kinds import CredentialBase
+from ...outbound.redirects import guard_client
 from ...selection import selected_name, selection_from_config, use_credentials
 from .._compat import current_runnable_config
 
@@ -139,7 +140,8 @@ class _Binding:
             session = injection.factory(**self.client_kwargs)
             session.auth = auth
             return session
-        return injection.factory(auth=auth, **self.client_kwargs)
+        # the redirect guard: the key's headers never follow a redirect to another origin
+        return guard_client(injection.factory(auth=auth, **self.client_kwargs))
 
     def as_tool_error(self, error: CredentialError) -> CredentialError:
         """The error to raise when LangChain runs the function as a tool."""
