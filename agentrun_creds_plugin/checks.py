@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import ssl
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -60,6 +59,8 @@ def check_record(
 def jwks_url_problem(url: str, context: ssl.SSLContext) -> str | None:
     """None when ``url`` serves a usable JWKS over verified HTTPS, else what to fix."""
     try:
+        import urllib.request
+
         with urllib.request.urlopen(url, timeout=10, context=context) as resp:  # noqa: S310 - https enforced by JwtCredential
             body = json.loads(resp.read(1 << 20))
     except (OSError, ValueError) as exc:

@@ -19,7 +19,6 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import functools
 import logging
@@ -30,6 +29,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ._threads import to_thread
 from .audit_trail import AUDIT_ACTIONS, AuditTrail
 from .backends import open_backend
 from .backends.base import Record
@@ -79,7 +79,7 @@ def _in_thread(
 
     @functools.wraps(fn)
     async def twin(self: CredentialStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(fn, self, *args, **kwargs)
+        return await to_thread(fn, self, *args, **kwargs)
 
     twin.__doc__ = f"Async twin of :meth:`{fn.__name__}` (runs it in a worker thread)."
     return twin
