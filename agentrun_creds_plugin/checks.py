@@ -7,15 +7,18 @@ Kept apart from the store because a check may go to the network (a JWT credentia
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from .backends.base import Record
 from .errors import DecryptionError, InvalidCredentialError
 from .info import CheckReport
 from .kinds import CredentialBase, JwtCredential
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["EXPIRY_WARNING", "check_record", "jwks_url_problem"]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import builtins
 import functools
 import logging
-import ssl
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Mapping
@@ -55,6 +54,8 @@ from .settings import default_db_path, load_settings
 from .store_base import kind_of
 
 if TYPE_CHECKING:
+    import ssl
+
     from .inbound import Verifier
     from .outbound.auth import CredentialAuth
 
@@ -403,6 +404,8 @@ class CredentialStore(ModelConfigs, AuditTrail):
 
     def ssl_context(self) -> ssl.SSLContext:
         """The trust used for https fetches: system store, ``SSL_CERT_FILE``, ``ca_file``."""
+        import ssl
+
         ctx = ssl.create_default_context()
         if self._settings.ca_file is not None:
             ctx.load_verify_locations(cafile=str(self._settings.ca_file))

@@ -26,8 +26,9 @@ _SIGNING_KEYS: dict[tuple[bytes | str, ...], bytes] = {}
 def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: str) -> bytes:
     """A provider's scoped signing key, cached per (keyed digest of the secret, scope).
 
-    The cache is keyed by a keyed BLAKE2b digest (one call, a third of an HMAC's cost) of the key pair under a per-process random key, so it
-    holds no secret and a rotated secret gets its own entry; a scope lasts one day.
+    The cache is keyed by a BLAKE2b digest of the key pair under a per-process random key
+    (one call, a third of an HMAC's cost), so it holds no secret and a rotated secret gets
+    its own entry; a scope lasts one day.
     """
     digest = hashlib.blake2b(
         f"{ident}\x00{secret}".encode(), key=_PROCESS_KEY, digest_size=32
