@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from datetime import datetime
 from typing import Any
 
+from ._threads import to_thread
 from .errors import InvalidCredentialError
 from .info import AuditEvent, Listing
 from .records import event_from_row
@@ -75,7 +75,7 @@ class AuditTrail(StoreBase):
         resource: str | None = None,
     ) -> builtins.list[AuditEvent]:
         query = self._audit_filter(name, limit, since, action, resource)
-        await asyncio.to_thread(self._audit.flush)
+        await to_thread(self._audit.flush)
         return Listing(event_from_row(r) for r in await self._backend.aquery_audit(**query))
 
     def flush_audit(self) -> None:

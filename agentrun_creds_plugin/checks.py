@@ -7,15 +7,18 @@ with the verifier's own client and the usable keys are reported (``inbound/repor
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from .backends.base import Record
 from .errors import DecryptionError, InvalidCredentialError
 from .info import CheckReport
 from .kinds import CredentialBase
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["EXPIRY_WARNING", "check_record"]
 

@@ -11,9 +11,10 @@ flow (a refused write) leaves the transaction, which rolls back.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._threads import to_thread
 
 if TYPE_CHECKING:
     from .backends.base import Backend
@@ -42,7 +43,7 @@ def run(backend: Backend, flow: Flow[R]) -> R:
 async def arun(backend: Backend, flow: Flow[R]) -> R:
     """Drive ``flow`` without blocking the loop: native async transaction, or a thread."""
     if not backend.native_async:
-        return await asyncio.to_thread(run, backend, flow)
+        return await to_thread(run, backend, flow)
     async with backend.atransaction() as tx:
         try:
             method, args = next(flow)

@@ -106,7 +106,9 @@ def _check_header_value(value: str, field: str) -> None:
 class CredentialBase(BaseModel):
     """Fields and behaviour shared by every kind."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, defer_build=True
+    )
 
     category: ClassVar[Literal["service", "third_party"]]
     secret_fields: ClassVar[tuple[str, ...]] = ()

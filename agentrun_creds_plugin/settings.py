@@ -1,8 +1,13 @@
-"""Settings, read by pydantic-settings with the prefix ``AGENTRUN_CREDS_``.
+"""Settings, read from variables with the prefix ``AGENTRUN_CREDS_`` (case-insensitive).
 
 Sources, first found wins: arguments to ``CredentialStore.open``, environment variables, files
 in a secrets directory (``AGENTRUN_CREDS_SECRETS_DIR``, default ``/run/secrets`` when it exists;
 a file is named like the variable, e.g. ``AGENTRUN_CREDS_MASTER_KEYS``), then defaults.
+
+The rules are pydantic-settings' (``env_prefix``, ``case_sensitive=False``, ``extra="ignore"``,
+``secrets_dir``), read here by a few lines over a plain pydantic model: importing
+pydantic-settings took longer than the rest of a cold start (open the store, first resolve),
+which serverless agents pay on every start.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+_PREFIX = "agentrun_creds_"
 
 __all__ = ["Settings", "default_db_path", "load_settings"]
 
@@ -28,12 +35,41 @@ def default_db_path() -> Path:
     return base / "agentrun-creds" / "credentials.db"
 
 
-class Settings(BaseSettings):
-    """Everything configurable, with the defaults the embedded store uses."""
+def _from_environment(names: frozenset[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, value in os.environ.items():
+        lowered = key.lower()
+        if lowered.startswith(_PREFIX) and lowered[len(_PREFIX) :] in names:
+            found[lowered[len(_PREFIX) :]] = value
+    return found
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENTRUN_CREDS_", case_sensitive=False, extra="ignore"
-    )
+
+def _from_secrets_dir(folder: str | Path | None, names: frozenset[str]) -> dict[str, str]:
+    if folder is None:
+        return {}
+    found: dict[str, str] = {}
+    for path in Path(folder).iterdir():
+        lowered = path.name.lower()
+        if lowered.startswith(_PREFIX) and lowered[len(_PREFIX) :] in names and path.is_file():
+            found[lowered[len(_PREFIX) :]] = path.read_text().strip()
+    return found
+
+
+class Settings(BaseModel):
+    """Everything configurable, with the defaults the embedded store uses.
+
+    ``Settings()`` reads the environment (and ``_secrets_dir``, a folder of files named like
+    the variables); keyword arguments win over both.
+    """
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, defer_build=True)
+
+    def __init__(self, /, _secrets_dir: str | Path | None = None, **values: Any) -> None:
+        names = frozenset(type(self).model_fields)
+        merged: dict[str, Any] = _from_secrets_dir(_secrets_dir, names)
+        merged.update(_from_environment(names))
+        merged.update(values)
+        super().__init__(**merged)
 
     url: str | None = None
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``postgresql://...``."""

@@ -19,17 +19,16 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import functools
 import logging
-import ssl
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ._threads import to_thread
 from .audit_trail import AUDIT_ACTIONS, AuditTrail
 from .backends import open_backend
 from .backends.base import Record
@@ -58,6 +57,8 @@ from .settings import default_db_path, load_settings
 from .store_base import kind_of
 
 if TYPE_CHECKING:
+    import ssl
+
     from .inbound import Verifier
     from .outbound.auth import CredentialAuth
 
@@ -82,7 +83,7 @@ def _in_thread(
 
     @functools.wraps(fn)
     async def twin(self: CredentialStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(fn, self, *args, **kwargs)
+        return await to_thread(fn, self, *args, **kwargs)
 
     twin.__doc__ = f"Async twin of :meth:`{fn.__name__}` (runs it in a worker thread)."
     return twin
@@ -428,6 +429,8 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse):
 
     def ssl_context(self) -> ssl.SSLContext:
         """The trust used for https fetches: system store, ``SSL_CERT_FILE``, ``ca_file``."""
+        import ssl
+
         ctx = ssl.create_default_context()
         if self._settings.ca_file is not None:
             ctx.load_verify_locations(cafile=str(self._settings.ca_file))

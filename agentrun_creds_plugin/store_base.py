@@ -7,12 +7,12 @@ every concern of the store.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from ._threads import to_thread
 from .audit import AuditQueue
 from .backends.base import Backend, Record
 from .codec import credential_from_plaintext, credential_to_plaintext
@@ -70,7 +70,7 @@ class StoreBase:
             self._backend.close()
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
+        await to_thread(self.close)
 
     def __enter__(self) -> Self:
         return self

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import urllib.parse
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from ..errors import StoreUnavailableError
@@ -38,6 +37,8 @@ def _target(scheme: str) -> str | None:
     found = BACKENDS.get(scheme)
     if found is not None:
         return found
+    from importlib.metadata import entry_points  # only for third-party schemes (slow import)
+
     for ep in entry_points(group=_GROUP):
         if ep.name == scheme:
             return str(ep.value)

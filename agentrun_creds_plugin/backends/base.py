@@ -29,11 +29,12 @@ backend; a third-party backend subclasses it in its own tests.
 from __future__ import annotations
 
 import abc
-import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from .._threads import to_thread
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -254,24 +255,24 @@ class Backend(abc.ABC):
 
     # -- async reads: worker threads unless a backend knows better -------------------------
     async def aget(self, name: str) -> Record | None:
-        return await asyncio.to_thread(self.get, name)
+        return await to_thread(self.get, name)
 
     async def alist_records(
         self, *, category: str | None = None, kind: str | None = None
     ) -> list[Record]:
-        return await asyncio.to_thread(self.list_records, category=category, kind=kind)
+        return await to_thread(self.list_records, category=category, kind=kind)
 
     async def aattachments(self, name: str) -> list[tuple[str, str]]:
-        return await asyncio.to_thread(self.attachments, name)
+        return await to_thread(self.attachments, name)
 
     async def aget_model(self, name: str) -> ModelRow | None:
-        return await asyncio.to_thread(self.get_model, name)
+        return await to_thread(self.get_model, name)
 
     async def alist_models(self) -> list[ModelRow]:
-        return await asyncio.to_thread(self.list_models)
+        return await to_thread(self.list_models)
 
     async def aappend_audit(self, rows: Sequence[AuditRow]) -> None:
-        await asyncio.to_thread(self.append_audit, rows)
+        await to_thread(self.append_audit, rows)
 
     async def aquery_audit(
         self,
@@ -282,12 +283,12 @@ class Backend(abc.ABC):
         action: str | None,
         resource: str | None,
     ) -> list[AuditRow]:
-        return await asyncio.to_thread(
+        return await to_thread(
             self.query_audit, name=name, limit=limit, since=since, action=action, resource=resource
         )
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
+        await to_thread(self.close)
 
 
 def audit_query(

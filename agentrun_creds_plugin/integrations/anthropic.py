@@ -59,6 +59,7 @@ from ._common import (
     refuse_key_arguments,
 )
 from ._compat import AsyncPrepareRequestHook, PrepareRequestHook, sdk_version
+from ._pool import pooled_client
 
 if TYPE_CHECKING:
     from typing import Self
@@ -148,6 +149,10 @@ def _build(
 ) -> Any:
     """A client of ``cls`` on the binding's endpoint with a placeholder key."""
     kwargs.setdefault("base_url", binding.endpoint.base_url)
+    if kwargs.get("http_client") is None:
+        kwargs["http_client"] = pooled_client(
+            "anthropic", asynchronous=cls is AsyncCredentialAnthropic
+        )
     client = cls(api_key=PLACEHOLDER_KEY, **kwargs)
     client._agentrun_binding = binding
     guard_client(client._client)  # a key never follows a redirect to another origin

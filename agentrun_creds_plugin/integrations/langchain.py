@@ -98,6 +98,7 @@ from ._common import (
     with_auth,
 )
 from ._compat import chat_anthropic_client_params, langchain_anthropic_http_clients
+from ._pool import pooled_client
 from .anthropic import make_async_client, make_sync_client
 
 if TYPE_CHECKING:
@@ -281,11 +282,11 @@ def _http_clients(
     sync_client = params.pop("http_client", None)
     async_client = params.pop("http_async_client", None)
     if sync_client is None:
-        sync_client = openai.DefaultHttpxClient(auth=auth)
+        sync_client = pooled_client("openai", asynchronous=False, auth=auth)
     else:
         with_auth(sync_client, auth, kind="sync")
     if async_client is None:
-        async_client = openai.DefaultAsyncHttpxClient(auth=auth)
+        async_client = pooled_client("openai", asynchronous=True, auth=auth)
     else:
         with_auth(async_client, auth, kind="async")
     return guard_client(sync_client), guard_client(async_client)

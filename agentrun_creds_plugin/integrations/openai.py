@@ -11,7 +11,8 @@
 
 How: the SDK gets a placeholder ``api_key`` and an ``http_client``
 (``openai.DefaultHttpxClient`` / ``DefaultAsyncHttpxClient``, so the SDK's default timeouts,
-limits and redirect handling stay) whose ``httpx2`` auth resolves the credential on every send,
+limits and redirect handling stay, on a connection pool shared by every client of the same
+configuration, see :mod:`._pool`) whose ``httpx2`` auth resolves the credential on every send,
 which openai 3.x does once per attempt, retries included. The auth replaces the header the SDK
 built from the placeholder, so the server sees exactly the headers of a plain
 ``openai.OpenAI(api_key=key)``: ``Authorization: Bearer <key>`` (``api-key: <key>`` for Azure).
@@ -59,6 +60,7 @@ from ._common import (
     refuse_key_arguments,
     with_auth,
 )
+from ._pool import pooled_client
 
 if TYPE_CHECKING:
     from ..resolver import CredentialResolver
@@ -114,8 +116,7 @@ def _build(
     auth = ModelKeyAuth(binding)
     http_client = kwargs.pop("http_client", None)
     if http_client is None:
-        default = openai.DefaultHttpxClient if sync else openai.DefaultAsyncHttpxClient
-        http_client = default(auth=auth)
+        http_client = pooled_client("openai", asynchronous=not sync, auth=auth)
     else:
         with_auth(http_client, auth, kind="sync" if sync else "async")
     params = _client_kwargs(binding, kwargs)

@@ -28,7 +28,7 @@ class HttpxFlows(ResolvingAuth):
             body = request.content
         except Exception:  # httpx.RequestNotRead: a stream that was not read
             body = None
-        headers = [(k, v) for k, v in request.headers.multi_items()]
+        headers = request.headers.multi_items()  # a fresh list of pairs
         plan = apply_credential(
             cred, request.method, str(request.url), headers, body, signing=self.signing
         )

@@ -98,6 +98,11 @@ def apply_credential(
     measurably slower on this per-request path), subclasses by ``isinstance``.
     """
     plan = AuthPlan()
+    exact = type(cred)
+    if exact is CloudAccessKeyCredential:  # the signing path: skip the isinstance chain
+        when = time.time() if now is None else now
+        plan.headers.update(sign_cloud(cred, method, url, headers, body, when, signing))  # type: ignore[arg-type]
+        return plan
     if type(cred) is ModelServiceCredential or isinstance(cred, ModelServiceCredential):
         key = cred.api_key.get_secret_value()
         style = cred.api_style
@@ -143,16 +148,17 @@ def set_headers(
     sends byte-for-byte what it sends without the plugin. A client's SDK spells its headers
     the same way on every request, so a caller may pass ``spellings`` to remember them.
     """
+    existing: dict[bytes, bytes] | None = None  # lower-cased raw name -> first spelling
     for name, value in values.items():
         lowered = name.lower()
         spelled = spellings.get(lowered) if spellings is not None else None
         if spelled is None:
-            wanted = lowered.encode()
-            spelled = name
-            for raw, _ in headers.raw:
-                if raw.lower() == wanted:
-                    spelled = raw.decode("latin-1")
-                    break
+            if existing is None:
+                existing = {}
+                for raw, _ in headers.raw:
+                    existing.setdefault(raw.lower(), raw)
+            raw_name = existing.get(lowered.encode())
+            spelled = name if raw_name is None else raw_name.decode("latin-1")
             if spellings is not None:
                 spellings[lowered] = spelled
         headers[spelled] = value

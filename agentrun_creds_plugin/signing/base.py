@@ -58,7 +58,17 @@ class SigningRequest:
     @property
     def host(self) -> str:
         """The URL's authority (``host[:port]``), which the signers derive targets from."""
-        return urllib.parse.urlsplit(self.url).netloc
+        url = self.url
+        start = url.find("://")
+        if start < 0:
+            return urllib.parse.urlsplit(url).netloc
+        rest = url[start + 3 :]
+        end = len(rest)
+        for sep in "/?#":
+            found = rest.find(sep)
+            if 0 <= found < end:
+                end = found
+        return rest[:end]
 
     def require_body(self, *, allow_stream: bool = False) -> bytes:
         """The body bytes; a streaming body is refused unless the signature does not cover it."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..base import AccessKey, ScopedKeyCache, SigningOptions, SigningRequest, uncached
 from .canonical import date_stamp, derive_signing_key
 from .headers import sign
 from .target import resolve_target
 
 __all__ = ["AwsSigner"]
+
+# A host's signing target never changes; looking it up costs more than the signature's hashes.
+_target = lru_cache(maxsize=512)(resolve_target)
 
 
 class AwsSigner:
@@ -24,11 +29,9 @@ class AwsSigner:
         body = request.require_body(allow_stream=options.unsigned_payload)
         host = request.host
         try:
-            target = resolve_target(host, service=options.service, region=options.region)
+            target = _target(host, service=options.service, region=options.region)
         except ValueError:
-            target = resolve_target(
-                host, service=options.service, region=options.region or key.region
-            )
+            target = _target(host, service=options.service, region=options.region or key.region)
         signing_key = keys(
             derive_signing_key,
             key.secret,

@@ -1,0 +1,105 @@
+"""Cold start: a new process imports the package, opens the embedded store and resolves once.
+
+Run: ``.venv/bin/python benchmarks/bench_coldstart.py [--quick]``
+
+Baseline, measured side by side in the same run: a bare interpreter (``python -c pass``, the
+same interpreter and environment). The two commands alternate, so load from other processes
+hits both alike; the figure is the median wall time of each. Serverless agents (function
+compute) pay this on every cold start. Target: at most 4x the bare interpreter.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._figures import Figure  # noqa: E402
+
+SETUP = """
+import sys
+import agentrun_creds_plugin as acp
+folder = sys.argv[1]
+key = acp.generate_master_key()
+with acp.CredentialStore.open(f"sqlite:///{folder}/cold.db", master_key=key) as store:
+    store.create("llm", acp.ModelServiceCredential(provider="openai", api_key="sk-" + "a" * 40))
+open(f"{folder}/key", "w").write(key)
+"""
+
+COLD = """
+import sys
+import agentrun_creds_plugin as acp
+folder = sys.argv[1]
+key = open(f"{folder}/key").read()
+store = acp.CredentialStore.open(f"sqlite:///{folder}/cold.db", master_key=key)
+store.resolve("llm")
+store.close()
+"""
+
+IMPORT_ONLY = "import agentrun_creds_plugin"
+
+
+def _wall(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def measure(runs: int) -> tuple[float, float, float]:
+    """Median wall seconds of (bare interpreter, import only, import + open + resolve)."""
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([sys.executable, "-c", SETUP, folder], check=True, cwd=ROOT)
+        bare: list[float] = []
+        imported: list[float] = []
+        cold: list[float] = []
+        for _ in range(runs):
+            bare.append(_wall([sys.executable, "-c", "pass"]))
+            imported.append(_wall([sys.executable, "-c", IMPORT_ONLY]))
+            cold.append(_wall([sys.executable, "-c", COLD, folder]))
+        return statistics.median(bare), statistics.median(imported), statistics.median(cold)
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    bare, imported, cold = measure(7 if quick else 21)
+    return [
+        Figure(
+            "cold start: import + open + first resolve",
+            cold * 1000,
+            "ms",
+            baseline=bare * 1000,
+            baseline_name="bare interpreter (python -c pass)",
+            kind="ratio_max",
+            limit=4.0,
+        ),
+        Figure(
+            "cold start: import agentrun_creds_plugin",
+            imported * 1000,
+            "ms",
+            baseline=bare * 1000,
+            baseline_name="bare interpreter (python -c pass)",
+        ),
+    ]
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv[1:]
+    failed = False
+    for fig in figures(quick):
+        verdict = {True: "pass", False: "SHORT", None: ""}[fig.passed]
+        ratio = f"{fig.ratio:.2f}x" if fig.ratio is not None else ""
+        print(
+            f"{fig.name:44} {fig.project:8.1f} {fig.unit}  vs {fig.baseline_name} "
+            f"{fig.baseline or 0:.1f} {fig.unit}  {ratio:>7} {fig.target:>8} {verdict}"
+        )
+        failed = failed or fig.passed is False
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
