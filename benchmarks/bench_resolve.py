@@ -26,7 +26,7 @@ from agentrun_creds_plugin.backends.base import Record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _figures import Figure  # noqa: E402
+from _figures import Figure
 
 
 def _fill(store: acp.CredentialStore, count: int) -> list[str]:

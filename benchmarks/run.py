@@ -113,7 +113,7 @@ def run_one(path: Path, quick: bool) -> list[Row]:
         if bad:
             return [Row(bench, error=f"figures() returned a {type(bad[0]).__name__}, not a Figure")]
         return [Row(bench, f) for f in figs]
-    except BaseException as exc:  # noqa: BLE001 - a benchmark's crash must not stop the others
+    except BaseException as exc:  # a crash in one benchmark must not stop the others
         if isinstance(exc, KeyboardInterrupt):
             raise
         traceback.print_exc(file=sys.stderr)
