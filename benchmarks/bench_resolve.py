@@ -96,7 +96,7 @@ def figures(quick: bool = False) -> list[Figure]:
         store.resolve(target)
         cases: dict[str, Callable[[], object]] = {
             "environ": lambda: os.environ["AGENTRUN_BENCH_API_KEY"],
-            "dotenv": lambda: Settings().bench_api_key,  # type: ignore[call-arg]
+            "dotenv": lambda: Settings().bench_api_key,
             "resolve": lambda: store.resolve(target),
         }
         results: dict[str, float] = {}
