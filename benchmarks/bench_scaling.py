@@ -24,7 +24,8 @@ from bench_resolve import _fill
 
 import agentrun_creds_plugin as acp
 
-# A new process: open + list + resolve, then its peak RSS in KiB (ru_maxrss is KiB on Linux).
+# A new process: open + list + resolve, then its peak RSS in KiB. VmHWM first: ru_maxrss
+# survives exec on Linux, so it would report the (large) benchmark parent's peak instead.
 _RSS = """
 import resource, sys
 import agentrun_creds_plugin as acp
@@ -32,7 +33,11 @@ s = acp.CredentialStore.open(sys.argv[1], master_key=sys.argv[2])
 s.list()
 s.resolve(sys.argv[3])
 s.close()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+try:
+    with open("/proc/self/status") as f:
+        print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")))
+except (OSError, StopIteration):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
