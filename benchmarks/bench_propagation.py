@@ -3,8 +3,8 @@
 ``workers`` processes resolve one name in a loop (0.2 ms apart), recording when each call
 started and which version it returned, while this process updates the key ``updates`` times.
 A call is *stale* when it started after an update had committed (``update()`` had returned)
-and still returned an older key: the target is none. The delay from a commit to each worker's first call
-that returns the new key is reported as p50/p99 (info: it is bounded by the loop's pace).
+and still returned an older key: the target is none. The delay from a commit to each worker's
+first call that returns the new key is reported as p50/p99 (info: it is bounded by the loop's pace).
 
 The clock is ``time.monotonic`` (system-wide on Linux, so comparable across processes).
 Run: ``python benchmarks/bench_propagation.py [--quick]``.
