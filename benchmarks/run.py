@@ -42,8 +42,17 @@ class Row:
     def result(self) -> str:
         if self.figure is None:
             return "ERROR"
+        if self.skipped:
+            return "skipped"
         passed = self.figure.passed
         return "info" if passed is None else ("pass" if passed else "short")
+
+    @property
+    def skipped(self) -> bool:
+        """A benchmark that could not measure (no server) says so in an info row with no unit;
+        its placeholder 0 is never shown as a figure."""
+        fig = self.figure
+        return fig is not None and fig.kind == "info" and not fig.unit and "skipped" in fig.name
 
     def cells(self) -> list[str]:
         fig = self.figure
@@ -56,7 +65,7 @@ class Row:
         return [
             self.bench,
             fig.name,
-            f"{_num(fig.project)} {fig.unit}",
+            "" if self.skipped else f"{_num(fig.project)} {fig.unit}",
             baseline,
             ratio,
             fig.target,
@@ -66,7 +75,10 @@ class Row:
     def as_dict(self) -> dict[str, Any]:
         if self.figure is None:
             return {"benchmark": self.bench, "error": self.error, "result": "ERROR"}
-        return {"benchmark": self.bench, **self.figure.as_dict(), "result": self.result}
+        doc = {"benchmark": self.bench, **self.figure.as_dict(), "result": self.result}
+        if self.skipped:
+            doc["project"] = None
+        return doc
 
 
 def _num(value: float) -> str:
@@ -135,7 +147,13 @@ def print_table(rows: list[Row], info: dict[str, Any]) -> None:
     console = Console(width=max(160, Console().width))
     console.print(line)
     table = Table(*COLUMNS)
-    styles = {"pass": "green", "short": "yellow", "ERROR": "bold red", "info": "dim"}
+    styles = {
+        "pass": "green",
+        "short": "yellow",
+        "ERROR": "bold red",
+        "info": "dim",
+        "skipped": "dim",
+    }
     for row in rows:
         table.add_row(*row.cells(), style=styles.get(row.result))
     console.print(table)

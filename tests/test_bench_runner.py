@@ -17,6 +17,7 @@ def figures(quick=False):
         Figure("fast thing", 2.0, "us", 4.0, "slow thing", "ratio_max", 1.0),
         Figure("slow thing", 8.0, "us", 4.0, "fast thing", "ratio_max", 1.0),
         Figure("size", 3.0, "MiB"),
+        Figure("PostgreSQL: skipped: no PostgreSQL (initdb not found)", 0.0, ""),
     ]
 """
 
@@ -52,6 +53,8 @@ def test_table_and_json_for_a_passing_run(tmp_path: Path) -> None:
     assert rows["slow thing"]["result"] == "short" and rows["slow thing"]["target"] == "<= 1x"
     assert rows["size"]["result"] == "info" and rows["size"]["baseline"] is None
     assert rows["fast thing"]["baseline_name"] == "slow thing"
+    skipped = rows["PostgreSQL: skipped: no PostgreSQL (initdb not found)"]
+    assert skipped["result"] == "skipped" and skipped["project"] is None  # never a made-up 0
 
 
 def test_a_broken_benchmark_is_an_error_row_and_the_others_still_run(tmp_path: Path) -> None:
@@ -62,7 +65,7 @@ def test_a_broken_benchmark_is_an_error_row_and_the_others_still_run(tmp_path: P
     errors = {r["benchmark"]: r["error"] for r in rows if r["result"] == "ERROR"}
     assert "has no figures" in errors["nofigures"]
     assert "ValueError: boom" in errors["raises"]
-    assert sum(1 for r in rows if r["benchmark"] == "good") == 3
+    assert sum(1 for r in rows if r["benchmark"] == "good") == 4
 
 
 def test_the_real_resolve_benchmark_reports_its_baselines(tmp_path: Path) -> None:
