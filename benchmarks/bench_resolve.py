@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_resolve.py`` (add ``--quick`` for a short run).
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import sys
@@ -22,6 +23,10 @@ from pathlib import Path
 
 import agentrun_creds_plugin as acp
 from agentrun_creds_plugin.backends.base import Record
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _figures import Figure
 
 
 def _fill(store: acp.CredentialStore, count: int) -> list[str]:
@@ -63,6 +68,65 @@ def _per_call_median(fn: Callable[[], object], calls: int, rounds: int) -> float
             samples.append(clock() - start)
         best = min(best, statistics.median(samples) / 1000)
     return best
+
+
+def figures(quick: bool = False) -> list[Figure]:
+    """Resolve against what a user would do without the store, measured in the same run:
+    an ``os.environ`` lookup, and a fresh read of a ``.env`` file with pydantic-settings (a
+    ``BaseSettings`` with ``env_file``, constructed per call, as code that re-reads its
+    configuration to pick up a rotated key does)."""
+    from pydantic import SecretStr
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    calls, rounds = (2000, 3) if quick else (10000, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        envfile = Path(tmp) / ".env"
+        envfile.write_text("BENCH_API_KEY=sk-bench-" + "0" * 32 + "\n")
+
+        class Settings(BaseSettings):
+            model_config = SettingsConfigDict(env_file=str(envfile), extra="ignore")
+            bench_api_key: SecretStr
+
+        os.environ["AGENTRUN_BENCH_API_KEY"] = "sk-bench-" + "0" * 32
+        store = acp.CredentialStore.open(
+            f"sqlite:///{Path(tmp) / 's.db'}", master_key=acp.generate_master_key()
+        )
+        names = _fill(store, 1000)
+        target = names[len(names) // 2]
+        store.resolve(target)
+        cases: dict[str, Callable[[], object]] = {
+            "environ": lambda: os.environ["AGENTRUN_BENCH_API_KEY"],
+            "dotenv": lambda: Settings().bench_api_key,
+            "resolve": lambda: store.resolve(target),
+        }
+        results: dict[str, float] = {}
+        for _ in range(rounds):
+            for label, fn in cases.items():
+                n = calls // 10 if label == "dotenv" else calls
+                value = _per_call_median(fn, n, 1)
+                results[label] = min(results.get(label, value), value)
+        store.close()
+        del os.environ["AGENTRUN_BENCH_API_KEY"]
+    res = results["resolve"]
+    return [
+        Figure(
+            "resolve (store of 1,000) vs os.environ lookup",
+            res,
+            "us",
+            results["environ"],
+            "os.environ[...]",
+        ),
+        Figure(
+            "resolve (store of 1,000) vs fresh .env read",
+            res,
+            "us",
+            results["dotenv"],
+            "pydantic-settings .env read",
+            "ratio_min",
+            1.0,
+        ),
+        Figure("resolve median (store of 1,000)", res, "us", kind="value_max", limit=10.0),
+    ]
 
 
 def main() -> int:
