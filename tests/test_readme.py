@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -78,12 +79,20 @@ def test_every_console_command_runs(store_env: dict[str, str]) -> None:
         "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
     }
     env.pop("NO_COLOR", None)
+    outputs: dict[str, str] = {}
     for cmd in commands:
         if cmd in NOT_RUN_HERE:
             continue
-        done = subprocess.run(cmd, shell=True, env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(shlex.split(cmd), env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, f"{cmd!r} failed: {done.stdout}{done.stderr}"
         assert DEMO_KEY not in done.stdout + done.stderr, f"{cmd!r} printed the secret"
+        outputs[cmd] = done.stdout
+    # what a reader checks: the key printed, the credential listed, the disable audited
+    assert len(outputs["agentrun-creds generate-key"].strip()) >= 40
+    listed = next(out for cmd, out in outputs.items() if cmd.startswith("agentrun-creds list"))
+    assert "cli-llm-key" in listed
+    audited = next(out for cmd, out in outputs.items() if cmd.startswith("agentrun-creds audit"))
+    assert "disable" in audited
 
 
 def test_python_blocks_run_in_order(
@@ -94,7 +103,8 @@ def test_python_blocks_run_in_order(
     namespace: dict[str, object] = {"__name__": "readme"}
     try:
         for i, block in enumerate(blocks):
-            exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
+            code = compile(block, f"README.md python block {i + 1}", "exec")
+            exec(code, namespace)  # noqa: S102 - running the README's own code is the point
     finally:
         store = namespace.get("store")
         close = getattr(store, "close", None)
