@@ -41,3 +41,17 @@ def test_shared_store_worker_sees_the_rotated_key_on_its_next_call() -> None:
     assert lines[0].split()[1] == lines[2].split()[1]  # the same worker process, not restarted
     assert lines[0].split()[1] != lines[1].split()[1]  # and not the process that rotated
     assert "sk-example-000" not in "\n".join(lines)
+
+
+def test_tenants_agent_each_run_sends_its_own_tenants_key() -> None:
+    out = _run("tenants_agent.py")
+    assert "run for acme -> tool answered: sunny, billed to acme" in out
+    assert "run for globex -> tool answered: sunny, billed to globex" in out
+    assert "run for globex, disabled -> tool answered: credential 'globex' is disabled (401)" in out
+    assert "requests the API received: ['acme', 'globex']" in out  # nothing sent while disabled
+    assert "wk-acme-0001" not in out and "wk-globex-0001" not in out
+
+
+def test_quickstart_example_runs() -> None:
+    out = _run("quickstart.py")
+    assert "3. disabled -> CredentialDisabledError (status 401)" in out
