@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import agentrun_creds_plugin as acp
@@ -213,6 +213,7 @@ def pristine() -> Iterator[tuple[Path, str]]:
     cuts=st.lists(st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=16)), max_size=4),
     truncate=st.none() | st.integers(0, 10**6),
 )
+@example(cuts=[(65535, b"\x00\x00")], truncate=None)  # found in CI: a bare sqlite DatabaseError
 def test_corrupted_database_files(
     pristine: tuple[Path, str], cuts: list[tuple[int, bytes]], truncate: int | None
 ) -> None:

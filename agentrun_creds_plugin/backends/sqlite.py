@@ -318,13 +318,22 @@ class SQLiteBackend(Backend):
             if str(mode).lower() != "wal":
                 raise StoreUnavailableError(f"store: {self.path} cannot use WAL mode ({mode})")
             self._writer = conn
-        with self._write() as c:
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
-            c.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-            c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
-            store_id: str = c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
+        try:
+            with self._write() as c:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
+                row = c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self.busy_timeout) from None
+        except sqlite3.DatabaseError as exc:  # a damaged file: say so, never a bare sqlite error
+            raise StoreUnavailableError(
+                f"store: {self.path} is damaged ({exc}); restore it from a backup "
+                "(the database and its master key)"
+            ) from None
+        store_id: str = row[0]
         return store_id
 
     # -- Backend -------------------------------------------------------------------------
