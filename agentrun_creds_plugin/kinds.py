@@ -10,8 +10,6 @@ Validation errors are raised as :class:`InvalidCredentialError` and never as a r
 
 from __future__ import annotations
 
-import re
-import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeAlias
@@ -28,6 +26,14 @@ from pydantic import (
 
 from . import jwks_rules
 from .errors import InvalidCredentialError
+from .field_rules import (
+    _check_header_name,
+    _check_header_value,
+    _check_prefix,
+    _check_raw_key,
+    _has_control,
+    check_name,
+)
 
 __all__ = [
     "KINDS",
@@ -45,12 +51,6 @@ __all__ = [
     "credential_from_dict",
 ]
 
-NAME_RULE = "1 to 64 characters: a letter or underscore, then letters, digits, '_' or '-'"
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
-_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
-_PREFIX_RE = re.compile(r"(bearer|basic)\s", re.IGNORECASE)
-RAW_KEY_HINT = "enter only the raw key, without a prefix such as 'Bearer '"
-
 #: Default base URLs of the model providers a ``ModelServiceCredential`` knows.
 PROVIDER_BASE_URLS: dict[str, str | None] = {
     "openai": "https://api.openai.com/v1",
@@ -62,45 +62,6 @@ PROVIDER_BASE_URLS: dict[str, str | None] = {
     "openrouter": "https://openrouter.ai/api/v1",
     "openai_compatible": None,
 }
-
-
-def check_name(name: object, *, field: str = "name") -> str:
-    """Return ``name`` if it follows the AgentRun name rule, else raise (422)."""
-    if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None:
-        raise InvalidCredentialError(f"{field}: invalid name; use {NAME_RULE}")
-    return name
-
-
-def _has_control(value: str) -> bool:
-    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
-
-
-def _check_raw_key(value: SecretStr, field: str) -> SecretStr:
-    raw = value.get_secret_value()
-    if not raw:
-        raise ValueError(f"{field} is empty; {RAW_KEY_HINT}")
-    if _PREFIX_RE.match(raw):
-        raise ValueError(f"{field} starts with an auth scheme prefix; {RAW_KEY_HINT}")
-    if raw != raw.strip():
-        raise ValueError(f"{field} has leading or trailing white space; {RAW_KEY_HINT}")
-    if _has_control(raw):
-        raise ValueError(f"{field} contains a control character; {RAW_KEY_HINT}")
-    if any(c.isspace() for c in raw):
-        raise ValueError(f"{field} contains white space; {RAW_KEY_HINT}")
-    return value
-
-
-def _check_header_name(name: str, field: str) -> str:
-    if not name or any(c not in _TOKEN_CHARS for c in name):
-        raise ValueError(
-            f"{field} is not a legal HTTP header name; use letters, digits and !#$%&'*+-.^_`|~"
-        )
-    return name
-
-
-def _check_header_value(value: str, field: str) -> None:
-    if _has_control(value):
-        raise ValueError(f"{field} contains a control character (CR, LF, NUL...); remove it")
 
 
 class CredentialBase(BaseModel):
@@ -185,9 +146,7 @@ class ApiKeyCredential(CredentialBase):
     @field_validator("prefix")
     @classmethod
     def _pfx(cls, v: str | None) -> str | None:
-        if v is not None and (not v or any(c not in _TOKEN_CHARS for c in v)):
-            raise ValueError("prefix must be a single word such as 'Bearer'")
-        return v
+        return _check_prefix(v)
 
     def preview(self) -> str:
         return (
@@ -394,10 +353,7 @@ class ToolApiKeyCredential(CredentialBase):
             raise ValueError("param must be a query parameter name without '&', '=' or '#'")
         if self.location == "query" and self.prefix is not None:
             raise ValueError("a query parameter never has a prefix; drop prefix")
-        if self.prefix is not None and (
-            not self.prefix or any(c not in _TOKEN_CHARS for c in self.prefix)
-        ):
-            raise ValueError("prefix must be a single word such as 'Bearer'")
+        _check_prefix(self.prefix)
         return self
 
     def preview(self) -> str:
