@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from agentrun_creds_plugin.backends.base import Record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _figures import Figure
+from _figures import Figure, median_us
 
 
 def _fill(store: acp.CredentialStore, count: int) -> list[str]:
@@ -54,20 +53,6 @@ def _fill(store: acp.CredentialStore, count: int) -> list[str]:
                 )
             )
     return names
-
-
-def _per_call_median(fn: Callable[[], object], calls: int, rounds: int) -> float:
-    """Median of per-call times in microseconds, best round of ``rounds``."""
-    clock = time.perf_counter_ns
-    best = float("inf")
-    for _ in range(rounds):
-        samples = []
-        for _ in range(calls):
-            start = clock()
-            fn()
-            samples.append(clock() - start)
-        best = min(best, statistics.median(samples) / 1000)
-    return best
 
 
 def figures(quick: bool = False) -> list[Figure]:
@@ -103,7 +88,7 @@ def figures(quick: bool = False) -> list[Figure]:
         for _ in range(rounds):
             for label, fn in cases.items():
                 n = calls // 10 if label == "dotenv" else calls
-                value = _per_call_median(fn, n, 1)
+                value = median_us(fn, n, 1)
                 results[label] = min(results.get(label, value), value)
         store.close()
         del os.environ["AGENTRUN_BENCH_API_KEY"]
@@ -156,7 +141,7 @@ def main() -> int:
         # Interleave the cases round by round so machine noise hits them alike.
         for _ in range(rounds):
             for label, fn in cases.items():
-                value = _per_call_median(fn, calls, 1)
+                value = median_us(fn, calls, 1)
                 results[label] = min(results.get(label, value), value)
         conn.close()
         for store in stores.values():

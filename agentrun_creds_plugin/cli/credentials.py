@@ -95,13 +95,7 @@ def _add_command(kind: str) -> click.Command:
     params += F.field_options(kind)
     params += [
         click.Option(["--description"], default=""),
-        click.Option(["--stdin", "from_stdin"], is_flag=True, help="Read secrets from stdin."),
-        click.Option(
-            ["--from-env", "from_env"],
-            multiple=True,
-            metavar="[FIELD=]VAR",
-            help="Read a secret from an environment variable.",
-        ),
+        *F.secret_source_options(),
     ]
     cmd = click.Command(
         kind,

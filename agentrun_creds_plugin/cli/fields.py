@@ -145,6 +145,19 @@ def validate_before_prompt(kind: str, name: str, data: dict[str, Any], keys: lis
             ) from None
 
 
+def secret_source_options() -> list[click.Option]:
+    """Where secret values may come from besides the hidden prompt (never an argument)."""
+    return [
+        click.Option(["--stdin", "from_stdin"], is_flag=True, help="Read secrets from stdin."),
+        click.Option(
+            ["--from-env", "from_env"],
+            multiple=True,
+            metavar="[FIELD=]VAR",
+            help="Read a secret from an environment variable.",
+        ),
+    ]
+
+
 def _env(var: str) -> str:
     if var not in os.environ:
         raise click.UsageError(f"--from-env {var}: that environment variable is not set")

@@ -177,13 +177,7 @@ def _command() -> click.Command:
             ["--keep-secrets"], is_flag=True, help="Keep the secret values; change fields only."
         ),
         click.Option(["--expected-version"], type=int, default=None, help="Compare-and-swap."),
-        click.Option(["--stdin", "from_stdin"], is_flag=True, help="Read secrets from stdin."),
-        click.Option(
-            ["--from-env", "from_env"],
-            multiple=True,
-            metavar="[FIELD=]VAR",
-            help="Read a secret from an environment variable.",
-        ),
+        *F.secret_source_options(),
     ]
     cmd = click.Command(
         "update",
