@@ -214,6 +214,7 @@ def pristine() -> Iterator[tuple[Path, str]]:
     truncate=st.none() | st.integers(0, 10**6),
 )
 @example(cuts=[(65535, b"\x00\x00")], truncate=None)  # found in CI: a bare sqlite DatabaseError
+@example(cuts=[(2731, b"\x80")], truncate=None)  # found in CI: a bare UnicodeDecodeError
 def test_corrupted_database_files(
     pristine: tuple[Path, str], cuts: list[tuple[int, bytes]], truncate: int | None
 ) -> None:

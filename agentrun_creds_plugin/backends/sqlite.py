@@ -257,7 +257,7 @@ class SQLiteBackend(Backend):
                 check_same_thread=False,
             )
             conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged file can fail to decode
             raise StoreUnavailableError(f"store: cannot open {self.path} ({exc})") from None
         with self._conns_lock:
             self._all_conns.append(conn)
@@ -328,7 +328,7 @@ class SQLiteBackend(Backend):
                 row = c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
         except sqlite3.OperationalError as exc:
             raise _unavailable(exc, self.busy_timeout) from None
-        except sqlite3.DatabaseError as exc:  # a damaged file: say so, never a bare sqlite error
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged file: say so
             raise StoreUnavailableError(
                 f"store: {self.path} is damaged ({exc}); restore it from a backup "
                 "(the database and its master key)"
