@@ -54,7 +54,9 @@ class _Template:
         self.headers = headers
         self.maps = maps
         hidden = {*fields, *maps, "headers"}
-        base = {k: v for k, v in cred.__dict__.items() if k not in hidden}
+        # secrets keep their place as None, filled in on each read, so every instance has
+        # its fields in declaration order (repr and JSON dumps read that order)
+        base = {k: None if k in hidden else v for k, v in cred.__dict__.items()}
         self.fields_set = frozenset(cred.model_fields_set)
         self.mutable = any(isinstance(v, dict | list) for v in base.values())
         # a copy: the first instance's lists and dicts are the caller's to change
@@ -151,7 +153,7 @@ def _trusted(cls: type[CredentialBase], public: dict[str, Any]) -> CredentialBas
     fields = cls.model_fields
     if public.keys() != fields.keys():
         return None
-    data = dict(public)
+    data = {name: public[name] for name in fields}  # declaration order, as validation gives
     try:
         secret = (*cls.secret_fields, *cls.secret_maps)
         if cls is CustomHeadersCredential:
