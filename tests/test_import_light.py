@@ -183,8 +183,10 @@ def test_first_instance_does_not_share_mutable_values_with_later_ones() -> None:
     plaintext = codec.credential_to_plaintext(cred)
     codec._TEMPLATES.clear()
     first = codec.credential_from_plaintext("jwt", plaintext)
+    assert isinstance(first, acp.JwtCredential)
     first.required_scopes.append("write")
-    assert codec.credential_from_plaintext("jwt", plaintext).required_scopes == ["read"]
+    later = codec.credential_from_plaintext("jwt", plaintext)
+    assert isinstance(later, acp.JwtCredential) and later.required_scopes == ["read"]
 
 
 def _with_public(plaintext: bytes, change: dict[str, Any], drop: str | None = None) -> bytes:
