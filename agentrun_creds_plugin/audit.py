@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import threading
 import time
 import weakref
@@ -26,7 +25,18 @@ __all__ = ["BATCH_ROWS", "HOST", "AuditQueue"]
 BATCH_ROWS = 2000
 
 log = logging.getLogger("agentrun_creds_plugin.audit")
-HOST = socket.gethostname()
+
+
+def _host() -> str:
+    """This machine's name, as ``socket.gethostname()`` says, without importing socket."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # pragma: no cover - Windows
+
+    return socket.gethostname()  # pragma: no cover
+
+
+HOST = _host()
 _QUEUES: weakref.WeakSet[AuditQueue] = weakref.WeakSet()
 
 

@@ -6,12 +6,21 @@ public part never holds a secret. The public part of each distinct record conten
 and validated in full once and kept as a secret-free template, so a ``resolve`` only splits
 bytes, wraps the secrets in ``SecretStr`` and fills a new instance (``_compat``): that is
 what keeps a resolve in the microseconds.
+
+Nor does the first read of a shape run pydantic's validators: the record was validated when it
+was written and its bytes are authenticated by AES-GCM (a changed byte does not decrypt), so
+its JSON is turned into field values directly (``SecretStr`` for secrets, ``datetime`` for
+timestamps). That spares a cold start building the kind's pydantic schema (milliseconds, plus
+pydantic's scan of every installed package for plugins). A record whose fields are not exactly
+the kind's (written by another version) is validated in full, and ``check`` always validates.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -45,9 +54,13 @@ class _Template:
         self.headers = headers
         self.maps = maps
         hidden = {*fields, *maps, "headers"}
-        self.base = {k: v for k, v in cred.__dict__.items() if k not in hidden}
+        # secrets keep their place as None, filled in on each read, so every instance has
+        # its fields in declaration order (repr and JSON dumps read that order)
+        base = {k: None if k in hidden else v for k, v in cred.__dict__.items()}
         self.fields_set = frozenset(cred.model_fields_set)
-        self.mutable = any(isinstance(v, dict | list) for v in self.base.values())
+        self.mutable = any(isinstance(v, dict | list) for v in base.values())
+        # a copy: the first instance's lists and dicts are the caller's to change
+        self.base = copy.deepcopy(base) if self.mutable else base
 
 
 _TEMPLATES: dict[bytes, _Template] = {}
@@ -77,12 +90,14 @@ def credential_to_plaintext(credential: CredentialBase) -> bytes:
     return head + b"".join(_SEP + s.encode() for s in secrets)
 
 
-def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
-    """Rebuild a kind from decrypted bytes (validated in full the first time a shape is seen)."""
+def credential_from_plaintext(
+    kind: str, payload: bytes, *, validate: bool = False
+) -> CredentialBase:
+    """Rebuild a kind from decrypted bytes; ``validate`` runs pydantic's validators too."""
     parts = payload.split(_SEP)
-    tpl = _TEMPLATES.get(parts[0])
+    tpl = None if validate else _TEMPLATES.get(parts[0])
     if tpl is None:
-        return _first_load(kind, parts)
+        return _first_load(kind, parts, validate)
     data = copy.deepcopy(tpl.base) if tpl.mutable else dict(tpl.base)
     if tpl.headers is not None:
         data["headers"] = {
@@ -97,7 +112,7 @@ def credential_from_plaintext(kind: str, payload: bytes) -> CredentialBase:
     return construct_validated(tpl.cls, data, tpl.fields_set)
 
 
-def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
+def _first_load(kind: str, parts: list[bytes], validate: bool) -> CredentialBase:
     cls = KINDS.get(kind)
     if cls is None:
         raise InvalidCredentialError(f"stored credential has an unknown kind {kind!r}")
@@ -119,8 +134,52 @@ def _first_load(kind: str, parts: list[bytes]) -> CredentialBase:
                 public[f] = {n: next(rest) for n in names}
     except (ValueError, TypeError, AttributeError):
         raise InvalidCredentialError(f"stored {kind} credential is malformed") from None
-    cred = cls(**public)
+    cred = None if validate else _trusted(cls, public)
+    if cred is None:
+        cred = cls(**public)
     if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
         _TEMPLATES.clear()
     _TEMPLATES[parts[0]] = _Template(cred, list(fields), headers, maps)
     return cred
+
+
+def _trusted(cls: type[CredentialBase], public: dict[str, Any]) -> CredentialBase | None:
+    """The instance pydantic would build from ``public``, without validating; None to validate.
+
+    Only for a record holding exactly the kind's fields: then every value is the JSON form of
+    a validated value, and only secrets and timestamps need turning back into objects.
+    ``tests/test_codec_trusted.py`` checks, kind by kind, that the result equals validation's.
+    """
+    fields = cls.model_fields
+    if public.keys() != fields.keys():
+        return None
+    data = {name: public[name] for name in fields}  # declaration order, as validation gives
+    try:
+        secret = (*cls.secret_fields, *cls.secret_maps)
+        if cls is CustomHeadersCredential:
+            secret += ("headers",)
+        for name in secret:
+            value = data.get(name)
+            if isinstance(value, str):
+                data[name] = SecretStr(value)
+            elif isinstance(value, dict):
+                data[name] = {k: SecretStr(v) for k, v in value.items()}
+        for name in _datetime_fields(cls):
+            if data[name] is not None:
+                data[name] = datetime.fromisoformat(data[name]).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+    return construct_validated(cls, data, frozenset(public))
+
+
+_DATETIMES: dict[type[CredentialBase], tuple[str, ...]] = {}
+
+
+def _datetime_fields(cls: type[CredentialBase]) -> tuple[str, ...]:
+    found = _DATETIMES.get(cls)
+    if found is None:
+        found = tuple(
+            n for n, f in cls.model_fields.items() if f.annotation in (datetime, datetime | None)
+        )
+        _DATETIMES[cls] = found
+    return found

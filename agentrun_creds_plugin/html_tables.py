@@ -6,7 +6,6 @@ audit rows), so a notebook output never holds a secret.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -27,6 +26,8 @@ def _cell(value: object) -> str:
 
 def html_table(columns: Sequence[str], rows: Iterable[Sequence[object]], title: str = "") -> str:
     """A small escaped HTML table."""
+    import html  # only when a notebook renders one, not on every import of the store
+
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +88,38 @@ class Settings(BaseModel):
     """Extra CA bundle for https fetches (JWKS URLs), on top of the system trust store."""
 
 
+#: Fields whose value is the text as given (wrapped in ``SecretStr`` or ``Path``): reading
+#: them needs no validator, so opening a store need not build ``Settings``' schema.
+_TEXT_FIELDS: dict[str, Callable[[str], Any]] = {
+    "url": str,
+    "master_keys": SecretStr,
+    "key_file": Path,
+    "ca_file": Path,
+}
+
+
+def _settings_of(found: dict[str, str]) -> Settings:
+    """``Settings`` holding ``found``, validated by pydantic only when it needs validating.
+
+    Building a pydantic schema on first use costs milliseconds (and pydantic's plugin scan of
+    every installed package's metadata), which a cold start pays on every ``open``. The common
+    case, only text fields (URL, keys, key file) or none, is converted here exactly as pydantic
+    would (``tests/test_settings.py`` compares both); a number still goes through validation,
+    so a bad ``AGENTRUN_CREDS_BUSY_TIMEOUT`` is still refused the same way.
+    """
+    if not found.keys() <= _TEXT_FIELDS.keys():
+        return Settings(**found)
+    return Settings.model_construct(**{k: _TEXT_FIELDS[k](v) for k, v in found.items()})
+
+
 def load_settings() -> Settings:
     """Read settings now (env and secrets directory), so tests and processes see changes."""
     secrets_dir = os.environ.get("AGENTRUN_CREDS_SECRETS_DIR")
     if secrets_dir is None and Path("/run/secrets").is_dir():
         secrets_dir = "/run/secrets"
+    names = frozenset(Settings.model_fields)
+    found: dict[str, str] = {}
     if secrets_dir and Path(secrets_dir).is_dir():
-        return Settings(_secrets_dir=secrets_dir)
-    return Settings()
+        found.update(_from_secrets_dir(secrets_dir, names))
+    found.update(_from_environment(names))
+    return _settings_of(found)

@@ -379,7 +379,7 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
     def check(self, name: str) -> CheckReport:
         """Validate a credential without using it, and say what to fix."""
         rec = self._found(name, self._backend.get(name))
-        return check_record(rec, self._load, self.ssl_context)
+        return check_record(rec, functools.partial(self._load, validate=True), self.ssl_context)
 
     acheck = _in_thread(check)
 

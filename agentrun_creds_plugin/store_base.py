@@ -107,13 +107,19 @@ class StoreBase:
             rec.blob, self._ad(rec.name, rec.version, rec.kind), name=rec.name
         )
 
-    def _load(self, rec: Record) -> CredentialBase:
-        return self._load_with_grace(rec)[0]
+    def _load(self, rec: Record, *, validate: bool = False) -> CredentialBase:
+        return self._load_with_grace(rec, validate=validate)[0]
 
-    def _load_with_grace(self, rec: Record) -> tuple[CredentialBase, Grace | None]:
-        """The credential and the previous secret of a rotation grace period (``grace``)."""
+    def _load_with_grace(
+        self, rec: Record, *, validate: bool = False
+    ) -> tuple[CredentialBase, Grace | None]:
+        """The credential and the previous secret of a rotation grace period (``grace``).
+
+        ``validate`` runs every pydantic validator on the record (``check``); otherwise the
+        record, validated when written and authenticated by its tag, is decoded directly.
+        """
         plaintext, grace = split_grace(self._decrypt(rec))
-        return credential_from_plaintext(rec.kind, plaintext), grace
+        return credential_from_plaintext(rec.kind, plaintext, validate=validate), grace
 
     def _prune_audit(self) -> None:
         cutoff = time.time() - self._settings.audit_retention_days * 86400
