@@ -148,7 +148,7 @@ def _trusted(cls: type[CredentialBase], public: dict[str, Any]) -> CredentialBas
 
     Only for a record holding exactly the kind's fields: then every value is the JSON form of
     a validated value, and only secrets and timestamps need turning back into objects.
-    ``tests/test_codec_trusted.py`` checks, kind by kind, that the result equals validation's.
+    ``tests/test_import_light.py`` checks, kind by kind, that the result equals validation's.
     """
     fields = cls.model_fields
     if public.keys() != fields.keys():
