@@ -29,40 +29,46 @@ way or raises the documented error.
 from __future__ import annotations
 
 import hashlib
-import re
+from hashlib import blake2b
 import time
 from typing import Any
 
 from ..kinds import CloudAccessKeyCredential
 from ..signing._request import EMPTY_SHA256, iso_basic, sorted_raw_query, split_url, utc
-from ..signing.aws.canonical import _REPLACED_HEADERS, S3_SERVICES, UNSIGNED_PAYLOAD, canonical_uri
+from ..signing.aws.canonical import (
+    _REPLACED_HEADERS,
+    S3_SERVICES,
+    UNSIGNED_PAYLOAD,
+    canonical_uri,
+    derive_signing_key,
+)
 from ..signing.aws.signer import AwsSigner, _target
 from ..signing.base import SigningOptions, SigningRequest
-from ..signing.registry import get_signer
-from .cloud import secret_digest
+from ..signing.registry import _SIGNERS
+from .cloud import _PROCESS_KEY
 from .redirects import SENT_EXTENSION, origin
 
 __all__ = ["REDACTED_BYTES", "forget_headers", "sign_httpx_request"]
 
 REDACTED_BYTES = b"[REDACTED]"
 
-_LIMIT = 2048
-# (url, service option, region option, credential region) -> what the URL implies
-_URLS: dict[tuple[str, str | None, str | None, str | None], tuple[Any, ...]] = {}
+_LIMIT = 512  # URLs per auth object
 # (digest of the key pair, date, region, service) -> (inner, outer) HMAC pad states of kSigning
 _KEYS: dict[tuple[bytes, str, str, str], tuple[Any, Any]] = {}
 _STAMP: tuple[int, str, bytes] = (-1, "", b"")
 
 _SKIP = frozenset(name.encode() for name in _REPLACED_HEADERS)
 # What bytes processing could get wrong against the str processing of the generic path:
-# anything outside ASCII, and the four ASCII separators ``str.split()`` treats as whitespace.
-_NOT_PLAIN = re.compile(rb"[\x1c-\x1f\x80-\xff]")
+# anything outside ASCII, and the four ASCII separators that ``str.split()`` and
+# ``str.strip()`` treat as whitespace and ``bytes.split()`` does not.
+_STR_SPACES = b"\x1c\x1d\x1e\x1f"
 _EMPTY_SHA256_B = EMPTY_SHA256.encode()
 _UNSIGNED_B = UNSIGNED_PAYLOAD.encode()
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 _DATE, _TOKEN, _SHA = b"x-amz-date", b"x-amz-security-token", b"x-amz-content-sha256"
+_AUTH = b"authorization"
 _NAMES = {  # (token sent, content hash sent) -> the header names the flow sets, in order
     (False, False): ("X-Amz-Date", "Authorization"),
     (True, False): ("X-Amz-Date", "X-Amz-Security-Token", "Authorization"),
@@ -70,15 +76,25 @@ _NAMES = {  # (token sent, content hash sent) -> the header names the flow sets,
     (True, True): ("X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-SHA256", "Authorization"),
 }
 
+_SPELLED = {  # the names set -> {lower-case name: spelling}, for redacting them in one pass
+    names: {name.lower().encode(): name.encode() for name in names} for names in _NAMES.values()
+}
+
 
 def _url_facts(
-    url: str, options: SigningOptions, cred_region: str | None
+    request_url: Any, options: SigningOptions, cred_region: str | None, cache: dict[Any, Any]
 ) -> tuple[Any, ...] | None:
-    """What the URL implies, as :class:`AwsSigner` and :func:`sign` derive it (cached)."""
-    key = (url, options.service, options.region, cred_region)
-    found = _URLS.get(key)
+    """What the URL implies, as :class:`AwsSigner` and :func:`sign` derive it.
+
+    Cached in ``cache`` (one per auth object, so the signing options are fixed) by the URL's
+    parse result (httpx keeps one per URL string) and the credential's region.
+    """
+    parsed = getattr(request_url, "_uri_reference", None)
+    key = (str(request_url) if parsed is None else parsed, cred_region)
+    found = cache.get(key)
     if found is not None:
         return found
+    url = str(request_url)
     authority = SigningRequest("GET", url, (), b"", 0.0).host
     try:
         try:
@@ -105,59 +121,65 @@ def _url_facts(
     )
     if any(not part.isascii() for part in facts[:3]):
         return None
-    if len(_URLS) >= _LIMIT:
-        _URLS.clear()
-    _URLS[key] = facts
+    if len(cache) >= _LIMIT:
+        cache.clear()
+    cache[key] = facts
     return facts
 
 
-def _stamp(now: float) -> tuple[str, bytes]:
-    """``X-Amz-Date`` for ``now``, formatted once per second."""
+def _stamp(now: float) -> tuple[int, str, bytes]:
+    """(second, ``X-Amz-Date`` text, as bytes) for ``now`` (a Unix time), formatted once per
+    second (``sign_httpx_request`` reuses ``_STAMP`` within that second)."""
     global _STAMP
     second = int(now)
     if round((now - second) * 1e6) >= 1_000_000:  # datetime.fromtimestamp rounds to the µs
         second += 1
-    cached = _STAMP
-    if cached[0] == second:
-        return cached[1], cached[2]
     text = iso_basic(utc(second))
-    _STAMP = (second, text, text.encode())
-    return text, _STAMP[2]
+    _STAMP = stamp = (second, text, text.encode())
+    return stamp
 
 
-def _pads(secret: str, ident: str, date: str, region: str, service: str) -> tuple[Any, Any]:
-    """The HMAC inner and outer states of kSigning for one scope (cached, no secret kept)."""
-    key = (secret_digest(ident, secret), date, region, service)
-    found = _KEYS.get(key)
-    if found is None:
-        from ..signing.aws.canonical import derive_signing_key
-
-        k = derive_signing_key(secret, date, region, service).ljust(64, b"\0")
-        found = (hashlib.sha256(k.translate(_IPAD)), hashlib.sha256(k.translate(_OPAD)))
-        if len(_KEYS) >= 1024:
-            _KEYS.clear()
-        _KEYS[key] = found
+def _pads(digest: bytes, secret: str, date: str, region: str, service: str) -> tuple[Any, Any]:
+    """The HMAC inner and outer states of kSigning for one scope (cached by the digest)."""
+    k = derive_signing_key(secret, date, region, service).ljust(64, b"\0")
+    found = (hashlib.sha256(k.translate(_IPAD)), hashlib.sha256(k.translate(_OPAD)))
+    if len(_KEYS) >= 1024:
+        _KEYS.clear()
+    _KEYS[digest, date, region, service] = found
     return found
 
 
-def _set(items: list[Any], name: str, value: bytes, *, respell: bool = False) -> None:
-    """``Headers.__setitem__`` on httpx's list: the first entry of that name takes ``value``
-    (keeping its spelling unless ``respell``), later ones go, or the header is appended."""
-    lowered = name.lower().encode()
-    first = -1
-    i = 0
-    while i < len(items):
-        if items[i][1] == lowered:
-            if first < 0:
-                first = i
-            else:
-                del items[i]
-                continue
-        i += 1
-    if first < 0:
-        items.append((name.encode(), lowered, value))
-    else:
-        items[first] = (name.encode() if respell else items[first][0], lowered, value)
+def _put(items: list[Any], values: tuple[tuple[bytes, bytes, bytes], ...]) -> None:
+    """``Headers.__setitem__`` of each (lower-case name, spelling, value) on httpx's list, in
+    one pass: the first header of a name takes the value under its own spelling, later ones
+    go, a name not there yet is appended."""
+    wanted = {lname: i for i, (lname, _, _) in enumerate(values)}
+    done: set[bytes] = set()
+    duplicate = False
+    for i, item in enumerate(items):
+        lname = item[1]
+        j = wanted.get(lname)
+        if j is None:
+            continue
+        if lname in done:
+            duplicate = True
+            continue
+        done.add(lname)
+        items[i] = (item[0], lname, values[j][2])
+    if duplicate:  # rare: drop the later ones, as Headers.__setitem__ does
+        seen: set[bytes] = set()
+        kept = []
+        for item in items:
+            lname = item[1]
+            if lname in wanted:
+                if lname in seen:
+                    continue
+                seen.add(lname)
+            kept.append(item)
+        items[:] = kept
+    for lname, spelled, value in values:
+        if lname not in done:
+            items.append((spelled, lname, value))
 
 
 def _header_list(request: Any) -> list[Any] | None:
@@ -169,7 +191,7 @@ def _header_list(request: Any) -> list[Any] | None:
 
 
 def sign_httpx_request(
-    cred: Any, request: Any, options: SigningOptions
+    cred: Any, request: Any, options: SigningOptions, url_cache: dict[Any, Any]
 ) -> tuple[str, ...] | None:
     """Sign an httpx/httpx2 ``request`` in place; the names set, or None to take the generic path.
 
@@ -179,43 +201,42 @@ def sign_httpx_request(
     """
     if type(cred) is not CloudAccessKeyCredential or cred.provider != "aws":
         return None
-    try:
-        signer = get_signer("aws")
-    except LookupError:
-        return None
-    if type(signer) is not AwsSigner:
+    if type(_SIGNERS.get("aws")) is not AwsSigner:  # a replaced signer is used as registered
         return None
     items = _header_list(request)
     if items is None:
         return None
-    url = str(request.url)
-    facts = _url_facts(url, options, cred.region)
+    request_url = request.url
+    parsed = getattr(request_url, "_uri_reference", None)
+    region_option = cred.region
+    facts = url_cache.get((str(request_url) if parsed is None else parsed, region_option))
     if facts is None:
-        return None
+        facts = _url_facts(request_url, options, region_option, url_cache)
+        if facts is None:
+            return None
     url_host, uri, query, region, service, add_sha, tail, sent_origin = facts
 
-    grouped: dict[bytes, list[bytes]] = {}
+    # The signed headers, lower-case name -> value with whitespace runs collapsed; repeated
+    # headers joined with "," in received order.
+    grouped: dict[bytes, bytes] = {}
     for _, lname, value in items:
         if lname in _SKIP:
             continue
-        values = grouped.get(lname)
-        if values is None:
-            grouped[lname] = [value]
+        if lname in grouped:
+            grouped[lname] += b"," + b" ".join(value.split())
         else:
-            values.append(value)
-    host_values = grouped.get(b"host")
-    if host_values is None:
+            grouped[lname] = b" ".join(value.split())
+    if b"host" not in grouped:
         if not url_host:
             return None
-        grouped[b"host"] = [url_host]
+        grouped[b"host"] = url_host
 
-    unsigned = options.unsigned_payload
-    if unsigned:
+    if options.unsigned_payload:
         payload = _UNSIGNED_B
     else:
         declared = grouped.get(_SHA)
-        if declared:
-            payload = declared[0].strip()
+        if declared is not None:  # the server takes the payload hash from this header
+            payload = next(v for _, lname, v in items if lname == _SHA).strip()  # checked below
         else:
             try:
                 body = request.content
@@ -223,58 +244,90 @@ def sign_httpx_request(
                 return None
             payload = hashlib.sha256(body).hexdigest().encode() if body else _EMPTY_SHA256_B
 
-    timestamp, timestamp_b = _stamp(time.time())
-    date = timestamp[:8]
-    grouped[_DATE] = [timestamp_b]
+    now = time.time()
+    stamp = _STAMP
+    if not 0.0 <= now - stamp[0] < 0.999999:  # else: inside that second, clear of rounding
+        stamp = _stamp(now)
+    timestamp, timestamp_b = stamp[1], stamp[2]
+    grouped[_DATE] = timestamp_b
     token_secret = cred.security_token
     token = token_secret.get_secret_value() if token_secret is not None else None
-    token_b = b""
     if token:
         token_b = token.encode()
-        if not token.isascii():
-            return None
-        grouped[_TOKEN] = [token_b]
+        grouped[_TOKEN] = b" ".join(token_b.split())
     if add_sha:
-        grouped[_SHA] = [payload]
+        grouped[_SHA] = payload
 
     names = sorted(grouped)
-    lines = []
-    for name in names:
-        values = grouped[name]
-        if len(values) == 1:
-            lines.append(b"%s:%s\n" % (name, b" ".join(values[0].split())))
-        else:
-            lines.append(b"%s:%s\n" % (name, b",".join([b" ".join(v.split()) for v in values])))
-    block = b"".join(lines)
-    if _NOT_PLAIN.search(block) is not None or _NOT_PLAIN.search(payload) is not None:
-        return None
     signed = b";".join(names)
     method = request.method
-    if type(method) is not str or not method.isascii():
-        return None
-    creq = b"%s\n%s\n%s\n%s\n%s\n%s" % (method.upper().encode(), uri, query, block, signed, payload)
+    creq = b"\n".join(
+        [
+            method.upper().encode(),
+            uri,
+            query,
+            *[name + b":" + grouped[name] for name in names],
+            b"",
+            signed,
+            payload,
+        ]
+    )
+    if not creq.isascii() or len(creq.translate(None, _STR_SPACES)) != len(creq):
+        return None  # not plain ASCII: the generic path signs it as text
+    date = timestamp[:8]
     scope = f"{date}{tail}"
     sts = f"AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{hashlib.sha256(creq).hexdigest()}"
 
-    inner0, outer0 = _pads(
-        cred.access_key_secret.get_secret_value(), cred.access_key_id, date, region, service
-    )
-    inner = inner0.copy()
+    ident = cred.access_key_id
+    secret = cred.access_key_secret.get_secret_value()
+    digest = blake2b(f"{ident}\x00{secret}".encode(), key=_PROCESS_KEY, digest_size=32).digest()
+    pads = _KEYS.get((digest, date, region, service))
+    if pads is None:
+        pads = _pads(digest, secret, date, region, service)
+    inner = pads[0].copy()
     inner.update(sts.encode())
-    outer = outer0.copy()
+    outer = pads[1].copy()
     outer.update(inner.digest())
     auth = (
-        f"AWS4-HMAC-SHA256 Credential={cred.access_key_id}/{scope}, "
+        f"AWS4-HMAC-SHA256 Credential={ident}/{scope}, "
         f"SignedHeaders={signed.decode()}, Signature={outer.hexdigest()}"
-    )
+    ).encode()
 
-    sent = _NAMES[bool(token), add_sha]
-    _set(items, "X-Amz-Date", timestamp_b)
     if token:
-        _set(items, "X-Amz-Security-Token", token_b)
-    if add_sha:
-        _set(items, "X-Amz-Content-SHA256", payload)
-    _set(items, "Authorization", auth.encode())
+        if add_sha:
+            sent = _NAMES[True, True]
+            _put(
+                items,
+                (
+                    (_DATE, b"X-Amz-Date", timestamp_b),
+                    (_TOKEN, b"X-Amz-Security-Token", token_b),
+                    (_SHA, b"X-Amz-Content-SHA256", payload),
+                    (_AUTH, b"Authorization", auth),
+                ),
+            )
+        else:
+            sent = _NAMES[True, False]
+            _put(
+                items,
+                (
+                    (_DATE, b"X-Amz-Date", timestamp_b),
+                    (_TOKEN, b"X-Amz-Security-Token", token_b),
+                    (_AUTH, b"Authorization", auth),
+                ),
+            )
+    elif add_sha:
+        sent = _NAMES[False, True]
+        _put(
+            items,
+            (
+                (_DATE, b"X-Amz-Date", timestamp_b),
+                (_SHA, b"X-Amz-Content-SHA256", payload),
+                (_AUTH, b"Authorization", auth),
+            ),
+        )
+    else:
+        sent = _NAMES[False, False]
+        _put(items, ((_DATE, b"X-Amz-Date", timestamp_b), (_AUTH, b"Authorization", auth)))
     request.extensions[SENT_EXTENSION] = (sent_origin, sent, ())
     return sent
 
@@ -288,7 +341,8 @@ def forget_headers(request: Any, names: tuple[str, ...]) -> None:
             if name in request.headers:
                 request.headers[name] = REDACTED_BYTES.decode()
         return
-    present = {lname for _, lname, _ in items}
-    for name in names:
-        if name.lower().encode() in present:
-            _set(items, name, REDACTED_BYTES, respell=True)
+    spelled = _SPELLED[names]
+    for i, (_, lname, _value) in enumerate(items):
+        raw = spelled.get(lname)
+        if raw is not None:
+            items[i] = (raw, lname, REDACTED_BYTES)

@@ -63,7 +63,7 @@ class HttpxFlows(ResolvingAuth):
         if self.requires_request_body:
             request.read()
         cred = self._resolve()
-        signed = sign_httpx_request(cred, request, self.signing)
+        signed = sign_httpx_request(cred, request, self.signing, self._aws_urls)
         if signed is not None:
             try:
                 yield request
@@ -83,7 +83,7 @@ class HttpxFlows(ResolvingAuth):
         if self.requires_request_body:
             await request.aread()
         cred = await self._aresolve()
-        signed = sign_httpx_request(cred, request, self.signing)
+        signed = sign_httpx_request(cred, request, self.signing, self._aws_urls)
         if signed is not None:
             try:
                 yield request
