@@ -69,6 +69,7 @@ _OPAD = bytes(x ^ 0x5C for x in range(256))
 
 _DATE, _TOKEN, _SHA = b"x-amz-date", b"x-amz-security-token", b"x-amz-content-sha256"
 _AUTH = b"authorization"
+_SET_SKIPPED = frozenset({_DATE, _AUTH})  # set by the signature and left out of it
 _NAMES = {  # (token sent, content hash sent) -> the header names the flow sets, in order
     (False, False): ("X-Amz-Date", "Authorization"),
     (True, False): ("X-Amz-Date", "X-Amz-Security-Token", "Authorization"),
@@ -149,37 +150,24 @@ def _pads(digest: bytes, secret: str, date: str, region: str, service: str) -> t
     return found
 
 
-def _put(items: list[Any], values: tuple[tuple[bytes, bytes, bytes], ...]) -> None:
-    """``Headers.__setitem__`` of each (lower-case name, spelling, value) on httpx's list, in
-    one pass: the first header of a name takes the value under its own spelling, later ones
-    go, a name not there yet is appended."""
-    wanted = {lname: i for i, (lname, _, _) in enumerate(values)}
-    done: set[bytes] = set()
-    duplicate = False
-    for i, item in enumerate(items):
-        lname = item[1]
-        j = wanted.get(lname)
-        if j is None:
-            continue
-        if lname in done:
-            duplicate = True
-            continue
-        done.add(lname)
-        items[i] = (item[0], lname, values[j][2])
-    if duplicate:  # rare: drop the later ones, as Headers.__setitem__ does
-        seen: set[bytes] = set()
-        kept = []
-        for item in items:
-            lname = item[1]
-            if lname in wanted:
-                if lname in seen:
-                    continue
-                seen.add(lname)
+def _put(items: list[Any], new: list[tuple[bytes, bytes, bytes]]) -> None:
+    """``Headers.__setitem__`` of each new (spelling, lower-case name, value) on httpx's list:
+    the first header of that name takes the value under its own spelling, later ones go, a
+    name not there yet is appended."""
+    wanted = {entry[1]: entry for entry in new}
+    kept = []
+    for item in items:
+        entry = wanted.get(item[1])
+        if entry is None:
             kept.append(item)
-        items[:] = kept
-    for lname, spelled, value in values:
-        if lname not in done:
-            items.append((spelled, lname, value))
+        elif entry is not _DONE:
+            kept.append((item[0], entry[1], entry[2]))
+            wanted[item[1]] = _DONE
+    kept += [entry for entry in wanted.values() if entry is not _DONE]
+    items[:] = kept
+
+
+_DONE = (b"", b"", b"")
 
 
 def _header_list(request: Any) -> list[Any] | None:
@@ -219,13 +207,18 @@ def sign_httpx_request(
     # The signed headers, lower-case name -> value with whitespace runs collapsed; repeated
     # headers joined with "," in received order.
     grouped: dict[bytes, bytes] = {}
+    present = False  # a header the signature sets is already there (a retry, a reused request)
     for _, lname, value in items:
         if lname in _SKIP:
+            if lname in _SET_SKIPPED:
+                present = True
             continue
         if lname in grouped:
             grouped[lname] += b"," + b" ".join(value.split())
         else:
             grouped[lname] = b" ".join(value.split())
+    if not present and (_TOKEN in grouped or _SHA in grouped):
+        present = True
     if b"host" not in grouped:
         if not url_host:
             return None
@@ -293,41 +286,17 @@ def sign_httpx_request(
         f"SignedHeaders={signed.decode()}, Signature={outer.hexdigest()}"
     ).encode()
 
+    new = [(b"X-Amz-Date", _DATE, timestamp_b)]
     if token:
-        if add_sha:
-            sent = _NAMES[True, True]
-            _put(
-                items,
-                (
-                    (_DATE, b"X-Amz-Date", timestamp_b),
-                    (_TOKEN, b"X-Amz-Security-Token", token_b),
-                    (_SHA, b"X-Amz-Content-SHA256", payload),
-                    (_AUTH, b"Authorization", auth),
-                ),
-            )
-        else:
-            sent = _NAMES[True, False]
-            _put(
-                items,
-                (
-                    (_DATE, b"X-Amz-Date", timestamp_b),
-                    (_TOKEN, b"X-Amz-Security-Token", token_b),
-                    (_AUTH, b"Authorization", auth),
-                ),
-            )
-    elif add_sha:
-        sent = _NAMES[False, True]
-        _put(
-            items,
-            (
-                (_DATE, b"X-Amz-Date", timestamp_b),
-                (_SHA, b"X-Amz-Content-SHA256", payload),
-                (_AUTH, b"Authorization", auth),
-            ),
-        )
+        new.append((b"X-Amz-Security-Token", _TOKEN, token_b))
+    if add_sha:
+        new.append((b"X-Amz-Content-SHA256", _SHA, payload))
+    new.append((b"Authorization", _AUTH, auth))
+    if present:
+        _put(items, new)
     else:
-        sent = _NAMES[False, False]
-        _put(items, ((_DATE, b"X-Amz-Date", timestamp_b), (_AUTH, b"Authorization", auth)))
+        items += new
+    sent = _NAMES[bool(token), add_sha]
     request.extensions[SENT_EXTENSION] = (sent_origin, sent, ())
     return sent
 
