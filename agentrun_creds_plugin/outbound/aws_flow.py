@@ -9,7 +9,7 @@ plan, set each header through ``Headers.__setitem__``, compute the redirect orig
 the per-request work cut to what really changes per request:
 
 - what depends only on the URL and the signing options (host, canonical URI and query, service,
-  region, scope tail, redirect origin) is computed once per URL and kept in a bounded cache;
+  region, redirect origin) is computed once per URL and kept in a bounded cache;
 - the headers are read once, as the bytes httpx keeps, without decoding and re-encoding them;
 - the empty body's hash is a constant, a bytes body is hashed once;
 - ``X-Amz-Date`` is formatted once per second;
@@ -29,8 +29,8 @@ way or raises the documented error.
 from __future__ import annotations
 
 import hashlib
-from hashlib import blake2b
 import time
+from hashlib import blake2b
 from typing import Any
 
 from ..kinds import CloudAccessKeyCredential
@@ -53,8 +53,8 @@ __all__ = ["REDACTED_BYTES", "forget_headers", "sign_httpx_request"]
 REDACTED_BYTES = b"[REDACTED]"
 
 _LIMIT = 512  # URLs per auth object
-# (digest of the key pair, date, region, service) -> (inner, outer) HMAC pad states of kSigning
-_KEYS: dict[tuple[bytes, str, str, str], tuple[Any, Any]] = {}
+# (digest of the key pair, date, region, service) -> see _key_entry
+_KEYS: dict[tuple[bytes, str, str, str], list[Any]] = {}
 _STAMP: tuple[int, str, bytes] = (-1, "", b"")
 
 _SKIP = frozenset(name.encode() for name in _REPLACED_HEADERS)
@@ -117,7 +117,6 @@ def _url_facts(
         region,
         service,
         s3 or options.unsigned_payload,  # X-Amz-Content-SHA256 is sent
-        f"/{region}/{service}/aws4_request",
         origin(url),
     )
     if any(not part.isascii() for part in facts[:3]):
@@ -140,14 +139,30 @@ def _stamp(now: float) -> tuple[int, str, bytes]:
     return stamp
 
 
-def _pads(digest: bytes, secret: str, date: str, region: str, service: str) -> tuple[Any, Any]:
-    """The HMAC inner and outer states of kSigning for one scope (cached by the digest)."""
+def _key_entry(digest: bytes, secret: str, date: str, region: str, service: str) -> list[Any]:
+    """The cache entry of one scope: [kSigning's inner and outer HMAC states, the scope,
+    (X-Amz-Date, inner state after the string to sign's first lines) of the last second]."""
     k = derive_signing_key(secret, date, region, service).ljust(64, b"\0")
-    found = (hashlib.sha256(k.translate(_IPAD)), hashlib.sha256(k.translate(_OPAD)))
+    entry: list[Any] = [
+        hashlib.sha256(k.translate(_IPAD)),
+        hashlib.sha256(k.translate(_OPAD)),
+        f"{date}/{region}/{service}/aws4_request".encode(),
+        (b"", None),
+    ]
     if len(_KEYS) >= 1024:
         _KEYS.clear()
-    _KEYS[digest, date, region, service] = found
-    return found
+    _KEYS[digest, date, region, service] = entry
+    return entry
+
+
+def _start_string_to_sign(entry: list[Any], timestamp: bytes) -> tuple[bytes, Any]:
+    """The inner HMAC state after ``AWS4-HMAC-SHA256\\n<X-Amz-Date>\\n<scope>\\n``, kept for
+    the rest of that second (one tuple, replaced whole, so threads never see half of it)."""
+    inner = entry[0].copy()
+    inner.update(b"AWS4-HMAC-SHA256\n%s\n%s\n" % (timestamp, entry[2]))
+    second = (timestamp, inner)
+    entry[3] = second
+    return second
 
 
 def _put(items: list[Any], new: list[tuple[bytes, bytes, bytes]]) -> None:
@@ -202,23 +217,27 @@ def sign_httpx_request(
         facts = _url_facts(request_url, options, region_option, url_cache)
         if facts is None:
             return None
-    url_host, uri, query, region, service, add_sha, tail, sent_origin = facts
+    url_host, uri, query, region, service, add_sha, sent_origin = facts
 
     # The signed headers, lower-case name -> value with whitespace runs collapsed; repeated
     # headers joined with "," in received order.
     grouped: dict[bytes, bytes] = {}
-    present = False  # a header the signature sets is already there (a retry, a reused request)
-    for _, lname, value in items:
+    date_at = auth_at = -1  # where the headers the signature sets already are (a retry, a
+    repeated = False  # reused request), and whether one of them is there twice
+    for i, (_, lname, value) in enumerate(items):
         if lname in _SKIP:
-            if lname in _SET_SKIPPED:
-                present = True
+            if lname == _DATE:
+                repeated = repeated or date_at >= 0
+                date_at = i if date_at < 0 else date_at
+            elif lname == _AUTH:
+                repeated = repeated or auth_at >= 0
+                auth_at = i if auth_at < 0 else auth_at
             continue
         if lname in grouped:
             grouped[lname] += b"," + b" ".join(value.split())
         else:
             grouped[lname] = b" ".join(value.split())
-    if not present and (_TOKEN in grouped or _SHA in grouped):
-        present = True
+    stale = _TOKEN in grouped or _SHA in grouped
     if b"host" not in grouped:
         if not url_host:
             return None
@@ -226,22 +245,20 @@ def sign_httpx_request(
 
     if options.unsigned_payload:
         payload = _UNSIGNED_B
+    elif _SHA in grouped:  # the server takes the payload hash from this header
+        payload = next(v for _, lname, v in items if lname == _SHA).strip()  # checked below
     else:
-        declared = grouped.get(_SHA)
-        if declared is not None:  # the server takes the payload hash from this header
-            payload = next(v for _, lname, v in items if lname == _SHA).strip()  # checked below
-        else:
-            try:
-                body = request.content
-            except Exception:  # a stream that was not read: the generic path says how to fix it
-                return None
-            payload = hashlib.sha256(body).hexdigest().encode() if body else _EMPTY_SHA256_B
+        try:
+            body = request.content
+        except Exception:  # a stream that was not read: the generic path says how to fix it
+            return None
+        payload = hashlib.sha256(body).hexdigest().encode() if body else _EMPTY_SHA256_B
 
     now = time.time()
     stamp = _STAMP
     if not 0.0 <= now - stamp[0] < 0.999999:  # else: inside that second, clear of rounding
         stamp = _stamp(now)
-    timestamp, timestamp_b = stamp[1], stamp[2]
+    timestamp_b = stamp[2]
     grouped[_DATE] = timestamp_b
     token_secret = cred.security_token
     token = token_secret.get_secret_value() if token_secret is not None else None
@@ -253,49 +270,65 @@ def sign_httpx_request(
 
     names = sorted(grouped)
     signed = b";".join(names)
-    method = request.method
-    creq = b"\n".join(
-        [
-            method.upper().encode(),
-            uri,
-            query,
-            *[name + b":" + grouped[name] for name in names],
-            b"",
-            signed,
-            payload,
-        ]
+    block = b"\n".join(map(b":".join, zip(names, map(grouped.__getitem__, names), strict=True)))
+    creq = b"%s\n%s\n%s\n%s\n\n%s\n%s" % (
+        request.method.upper().encode(),
+        uri,
+        query,
+        block,
+        signed,
+        payload,
     )
-    if not creq.isascii() or len(creq.translate(None, _STR_SPACES)) != len(creq):
-        return None  # not plain ASCII: the generic path signs it as text
-    date = timestamp[:8]
-    scope = f"{date}{tail}"
-    sts = f"AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{hashlib.sha256(creq).hexdigest()}"
-
     ident = cred.access_key_id
+    if (
+        not creq.isascii()
+        or len(creq.translate(None, _STR_SPACES)) != len(creq)
+        or not ident.isascii()
+    ):
+        return None  # not plain ASCII: the generic path signs it as text
+
+    date = stamp[1][:8]
     secret = cred.access_key_secret.get_secret_value()
     digest = blake2b(f"{ident}\x00{secret}".encode(), key=_PROCESS_KEY, digest_size=32).digest()
-    pads = _KEYS.get((digest, date, region, service))
-    if pads is None:
-        pads = _pads(digest, secret, date, region, service)
-    inner = pads[0].copy()
-    inner.update(sts.encode())
-    outer = pads[1].copy()
+    entry = _KEYS.get((digest, date, region, service))
+    if entry is None:
+        entry = _key_entry(digest, secret, date, region, service)
+    scope_b = entry[2]
+    second = entry[3]  # (X-Amz-Date, HMAC state after the string to sign's first three lines)
+    if second[0] != timestamp_b:
+        second = _start_string_to_sign(entry, timestamp_b)
+    inner = second[1].copy()
+    inner.update(hashlib.sha256(creq).hexdigest().encode())
+    outer = entry[1].copy()
     outer.update(inner.digest())
-    auth = (
-        f"AWS4-HMAC-SHA256 Credential={ident}/{scope}, "
-        f"SignedHeaders={signed.decode()}, Signature={outer.hexdigest()}"
-    ).encode()
+    auth = b"AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        ident.encode(),
+        scope_b,
+        signed,
+        outer.hexdigest().encode(),
+    )
 
-    new = [(b"X-Amz-Date", _DATE, timestamp_b)]
-    if token:
-        new.append((b"X-Amz-Security-Token", _TOKEN, token_b))
-    if add_sha:
-        new.append((b"X-Amz-Content-SHA256", _SHA, payload))
-    new.append((b"Authorization", _AUTH, auth))
-    if present:
+    if repeated or stale:
+        new = [(b"X-Amz-Date", _DATE, timestamp_b)]
+        if token:
+            new.append((b"X-Amz-Security-Token", _TOKEN, token_b))
+        if add_sha:
+            new.append((b"X-Amz-Content-SHA256", _SHA, payload))
+        new.append((b"Authorization", _AUTH, auth))
         _put(items, new)
-    else:
-        items += new
+    else:  # Headers.__setitem__ of each, in place where the header is, else appended
+        if date_at < 0:
+            items.append((b"X-Amz-Date", _DATE, timestamp_b))
+        else:
+            items[date_at] = (items[date_at][0], _DATE, timestamp_b)
+        if token:
+            items.append((b"X-Amz-Security-Token", _TOKEN, token_b))
+        if add_sha:
+            items.append((b"X-Amz-Content-SHA256", _SHA, payload))
+        if auth_at < 0:
+            items.append((b"Authorization", _AUTH, auth))
+        else:
+            items[auth_at] = (items[auth_at][0], _AUTH, auth)
     sent = _NAMES[bool(token), add_sha]
     request.extensions[SENT_EXTENSION] = (sent_origin, sent, ())
     return sent

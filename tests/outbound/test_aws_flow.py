@@ -11,6 +11,7 @@ and still be signed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,7 +55,12 @@ REQUESTS: list[tuple[str, str, list[tuple[str, str]], bytes]] = [
     ("GET", EC2, [("authorization", "old"), ("x-amz-date", "old"), ("X-AMZ-DATE", "dup")], b""),
     ("GET", EC2, [("x-amz-security-token", "stale"), ("Accept", "*/*")], b""),
     # a declared payload hash is what the server checks the body against
-    ("PUT", "https://bucket.s3.amazonaws.com/k", [("X-Amz-Content-SHA256", " UNSIGNED-PAYLOAD ")], b"x"),
+    (
+        "PUT",
+        "https://bucket.s3.amazonaws.com/k",
+        [("X-Amz-Content-SHA256", " UNSIGNED-PAYLOAD ")],
+        b"x",
+    ),
     ("GET", EC2, [("Host", "ec2.us-west-2.amazonaws.com")], b""),
 ]
 # (service, region, unsigned_payload) of http_auth(...)
@@ -125,10 +131,7 @@ def test_fast_path_sets_what_the_generic_path_sets(
     monkeypatch.setattr(aws_flow, "_STAMP", (-1, "", b""))
     auth = _auth(store, token, options, None)
     for method, url, headers, body in REQUESTS:
-
-        def make() -> httpx2.Request:
-            return httpx2.Request(method, url, headers=headers, content=body)
-
+        make = functools.partial(httpx2.Request, method, url, headers=headers, content=body)
         fast, slow, signed = _both(auth, make)
         assert signed is not None, (method, url, headers)
         assert fast == slow, (method, url, headers)
