@@ -15,20 +15,12 @@ from ..kinds import CloudAccessKeyCredential
 from ..signing.base import AccessKey, SigningOptions, SigningRequest, StreamingBodyError
 from ..signing.registry import get_signer
 
-__all__ = ["SigningOptions", "secret_digest", "sign_cloud"]
+__all__ = ["SigningOptions", "sign_cloud"]
 
 
 _DEFAULT_OPTIONS = SigningOptions()
 _PROCESS_KEY = os.urandom(32)
 _SIGNING_KEYS: dict[tuple[bytes | str, ...], bytes] = {}
-
-
-def secret_digest(ident: str, secret: str) -> bytes:
-    """A BLAKE2b digest of a key pair under a per-process random key: what the signing-key
-    caches are keyed by, so they hold no secret and a rotated secret gets its own entry."""
-    return hashlib.blake2b(
-        f"{ident}\x00{secret}".encode(), key=_PROCESS_KEY, digest_size=32
-    ).digest()
 
 
 def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: str) -> bytes:
@@ -38,7 +30,10 @@ def _scoped_key(derive: Callable[..., bytes], secret: str, ident: str, *scope: s
     (one call, a third of an HMAC's cost), so it holds no secret and a rotated secret gets
     its own entry; a scope lasts one day.
     """
-    key: tuple[bytes | str, ...] = (secret_digest(ident, secret), *scope)
+    digest = hashlib.blake2b(
+        f"{ident}\x00{secret}".encode(), key=_PROCESS_KEY, digest_size=32
+    ).digest()
+    key: tuple[bytes | str, ...] = (digest, *scope)
     found = _SIGNING_KEYS.get(key)
     if found is None:
         if len(_SIGNING_KEYS) > 1024:
