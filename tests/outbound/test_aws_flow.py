@@ -11,6 +11,7 @@ and still be signed.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -266,3 +267,23 @@ def test_options_are_part_of_the_url_cache(store: acp.CredentialStore) -> None:
         flow = auth.sync_auth_flow(httpx2.Request("GET", EC2))
         assert scope in next(flow).headers["Authorization"]
         flow.close()
+
+
+def test_the_async_flow_signs_like_the_sync_flow(
+    store: acp.CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws_flow, "time", _Clock(CLOCKS[1]))
+    auth = _auth(store, TOKEN, OPTIONS[0], None)
+    sync_flow = auth.sync_auth_flow(httpx2.Request("POST", EC2, content=b"x"))
+    expected = dict(next(sync_flow).headers)
+
+    async def signed() -> dict[str, str]:
+        request = httpx2.Request("POST", EC2, content=b"x")
+        flow = auth.async_auth_flow(request)
+        headers = dict((await flow.__anext__()).headers)
+        await flow.aclose()
+        assert request.headers["Authorization"] == plan_module.REDACTED
+        return headers
+
+    assert asyncio.run(signed()) == expected
+    sync_flow.close()
