@@ -33,9 +33,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import anthropic  # noqa: E402
 import openai  # noqa: E402
+from _figures import Figure, median_us  # noqa: E402  # the module run.py imports
 from langchain_anthropic import ChatAnthropic  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 
@@ -43,7 +45,6 @@ import agentrun_creds_plugin as acp  # noqa: E402
 from agentrun_creds_plugin.integrations.anthropic import anthropic_client  # noqa: E402
 from agentrun_creds_plugin.integrations.langchain import chat_model  # noqa: E402
 from agentrun_creds_plugin.integrations.openai import openai_client  # noqa: E402
-from benchmarks._figures import Figure, median_us  # noqa: E402
 
 OVERHEAD_LIMIT_US = 30.0
 BUILD_LIMIT = 2.0

@@ -42,8 +42,10 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import botocore.auth
+from _figures import Figure  # the module run.py imports: one Figure class
 from alibabacloud_openapi_util.client import Client as AlibabaUtil
 from alibabacloud_tea_util.client import Client as TeaUtil  # type: ignore[import-untyped]
 from botocore.awsrequest import AWSRequest
@@ -56,7 +58,6 @@ from tencentcloud.common.credential import Credential
 from tencentcloud.common.http.request import RequestInternal
 
 from agentrun_creds_plugin.signing import aliyun, aws, tencent
-from benchmarks._figures import Figure
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 AK = "AKIDEXAMPLE"

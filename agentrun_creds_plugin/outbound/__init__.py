@@ -3,6 +3,7 @@
 - :mod:`.plan`: the pure step (what a credential adds to one request).
 - :mod:`.cloud`: cloud AK/SK signing options and dispatch to the signers.
 - :mod:`.httpx_flow`, :mod:`.requests_auth`: the adapters; :mod:`.auth` joins them.
+- :mod:`.aws_flow`: the httpx adapter's SigV4 fast path (same headers, a fraction of the cost).
 - :mod:`.redaction`: query-parameter keys redacted in HTTP client logs, switched on by the
   adapters when they first send a key in a URL.
 

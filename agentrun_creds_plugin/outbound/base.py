@@ -7,6 +7,8 @@ object holds no plaintext. The name may be overridden per run (``use_credential`
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..kinds import CredentialBase
 from ..resolver import CredentialResolver
 from ..selection import selected_name
@@ -39,6 +41,9 @@ class ResolvingAuth:
         self.requires_request_body = (
             info.kind == "cloud_ak_sk" and not self.signing.unsigned_payload
         )
+        # What each URL implies for SigV4 (host, canonical path and query, target): public
+        # facts, fixed for this auth's signing options (see .aws_flow).
+        self._aws_urls: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

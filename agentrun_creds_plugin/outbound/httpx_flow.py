@@ -3,6 +3,7 @@
 ``sync_auth_flow`` and ``async_auth_flow`` do the I/O (resolving the credential), then hand
 over to the pure plan (:func:`~.plan.apply_credential`); no lock is held across a ``yield``.
 A key sent in the query is taken back out of the request's URL once the response is in.
+AWS SigV4 takes a fast path (:mod:`.aws_flow`) that signs straight off the request.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 from ..kinds import CredentialBase
+from .aws_flow import forget_headers, sign_httpx_request
 from .base import ResolvingAuth
 from .plan import REDACTED, AuthPlan, apply_credential, redact_url, set_headers
 from .redaction import redact_query_in_logs
@@ -60,7 +62,15 @@ class HttpxFlows(ResolvingAuth):
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         if self.requires_request_body:
             request.read()
-        plan = self._plan_for(self._resolve(), request)
+        cred = self._resolve()
+        signed = sign_httpx_request(cred, request, self.signing, self._aws_urls)
+        if signed is not None:
+            try:
+                yield request
+            finally:
+                forget_headers(request, signed)
+            return
+        plan = self._plan_for(cred, request)
         in_url = self._apply(request, plan)
         try:
             yield request
@@ -72,7 +82,15 @@ class HttpxFlows(ResolvingAuth):
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         if self.requires_request_body:
             await request.aread()
-        plan = self._plan_for(await self._aresolve(), request)
+        cred = await self._aresolve()
+        signed = sign_httpx_request(cred, request, self.signing, self._aws_urls)
+        if signed is not None:
+            try:
+                yield request
+            finally:
+                forget_headers(request, signed)
+            return
+        plan = self._plan_for(cred, request)
         in_url = self._apply(request, plan)
         try:
             yield request

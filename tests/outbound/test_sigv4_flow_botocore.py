@@ -18,6 +18,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import agentrun_creds_plugin as acp
+from agentrun_creds_plugin.outbound import aws_flow
 from agentrun_creds_plugin.outbound import plan as plan_module
 
 AK = "AKIDEXAMPLE"
@@ -73,6 +74,7 @@ class _FrozenTime:
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plan_module, "time", _FrozenTime)
+    monkeypatch.setattr(aws_flow, "time", _FrozenTime)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: NOW.replace(tzinfo=None))
 
 
