@@ -138,6 +138,19 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def audit(self, row: AuditRow) -> None: ...
 
+    @abc.abstractmethod
+    def master_key_id(self) -> bytes | None:
+        """The id of the master key the store is encrypted with (None: never rotated).
+
+        Must hold off a concurrent :meth:`set_master_key_id` until this transaction ends
+        (SQLite's writer lock does; PostgreSQL reads the meta row ``FOR SHARE``), so a write
+        that checked the id commits before a rotation's switch, or sees the new id.
+        """
+
+    @abc.abstractmethod
+    def set_master_key_id(self, key_id: bytes) -> None:
+        """Record the master key new writes must use (a rotation's first transaction)."""
+
 
 class AsyncTransaction(abc.ABC):
     """:class:`Transaction`'s operations for a backend with native async connections."""
@@ -179,6 +192,12 @@ class AsyncTransaction(abc.ABC):
 
     @abc.abstractmethod
     async def audit(self, row: AuditRow) -> None: ...
+
+    @abc.abstractmethod
+    async def master_key_id(self) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def set_master_key_id(self, key_id: bytes) -> None: ...
 
 
 class Backend(abc.ABC):

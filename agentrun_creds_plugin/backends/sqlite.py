@@ -177,6 +177,14 @@ class _SQLiteTransaction(Transaction):
     def audit(self, row: AuditRow) -> None:
         _insert_audit(self._c, [row])
 
+    def master_key_id(self) -> bytes | None:
+        # Read under the writer lock (BEGIN IMMEDIATE): no rotation can switch it meanwhile.
+        row = self._c.execute("SELECT value FROM meta WHERE key='master_key_id'").fetchone()
+        return bytes.fromhex(row[0]) if row and row[0] else None
+
+    def set_master_key_id(self, key_id: bytes) -> None:
+        self._c.execute("INSERT OR REPLACE INTO meta VALUES ('master_key_id', ?)", (key_id.hex(),))
+
 
 def _attachments(c: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
     rows = c.execute(
