@@ -129,3 +129,12 @@ class MasterKeys:
         for kid, aead in self._aead.items():
             new._aead.setdefault(kid, aead)
         return new
+
+    def then(self, older: MasterKeys) -> MasterKeys:
+        """These keys, then ``older``'s (which keep decrypting but never encrypt)."""
+        new = MasterKeys.__new__(MasterKeys)
+        new._aead = dict(self._aead)
+        for kid, aead in older._aead.items():
+            new._aead.setdefault(kid, aead)
+        new._primary = self._primary
+        return new

@@ -213,7 +213,9 @@ class KeyRing:
             return False
         if wanted not in fresh.ids:
             return False
-        self._keys, self._strings = fresh, strings
+        # Keys this process held stay readable: a record read just before a rotation
+        # re-encrypted it may still be under one of them.
+        self._keys, self._strings = fresh.then(self._keys), strings
         if self._write_id not in fresh.ids:
             self._write_id = fresh.primary_id
         return True
