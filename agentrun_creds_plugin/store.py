@@ -360,7 +360,10 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments, KeyRota
 
     async def aresolve(self, name: str, *, resource: str | None = None) -> CredentialBase:
         """Async twin of :meth:`resolve`; the read is the backend's non-blocking ``aget``."""
-        return self._use(name, await self._backend.aget(name), resource)
+        cred = self._use(name, await self._backend.aget(name), resource)
+        if self._audit.backlogged:  # flat-out callers wait for the audit trail (``audit``)
+            await self._audit.make_room()
+        return cred
 
     def _refusal(self, name: str, rec: Record | None, resource: str | None) -> CredentialError:
         error: CredentialError

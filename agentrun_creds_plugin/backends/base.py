@@ -32,7 +32,7 @@ import abc
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from .._threads import to_thread
 
@@ -82,9 +82,13 @@ class ModelRow:
     created_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    """One audit event as stored."""
+class AuditRow(NamedTuple):
+    """One audit event as stored.
+
+    A named tuple, not a dataclass: a busy process queues tens of thousands of use events a
+    second, and the audit writer thread must turn them into rows faster than they come with
+    a small share of the GIL (a tuple is built and serialized in C).
+    """
 
     at: float
     action: str

@@ -213,7 +213,7 @@ _INSERT_AUDIT_JSON = (
 def _audit_payload(rows: Sequence[AuditRow]) -> str:
     """A batch as one JSON array: inserted by one statement that runs in SQLite's C code
     with the GIL released, so a busy process does not stretch the write transaction."""
-    return json.dumps([[r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host] for r in rows])
+    return json.dumps(rows)  # each row a JSON array in column order (a named tuple)
 
 
 def _insert_audit(
