@@ -34,8 +34,11 @@ __all__ = ["BATCH_ROWS", "HOST", "MAX_QUEUED", "AuditQueue"]
 
 #: Events written per transaction (a few milliseconds of the writer lock at most).
 BATCH_ROWS = 2000
-#: Queued events past which a queuing thread writes a batch itself (about 5 MiB of events).
-MAX_QUEUED = 50_000
+#: Queued events past which a queuing thread writes a batch itself (about 10 MiB of events).
+MAX_QUEUED = 100_000
+#: Events a queuing thread writes in one transaction when over the bound: larger than a
+#: routine batch, so one commit (one fsync) carries more of the backlog.
+HELP_ROWS = 5 * BATCH_ROWS
 
 log = logging.getLogger("agentrun_creds_plugin.audit")
 HOST = socket.gethostname()
@@ -95,7 +98,7 @@ class AuditQueue:
         with self._flush_lock:
             if len(self._events) <= MAX_QUEUED:
                 return  # another thread wrote meanwhile
-            batch = [self._events.popleft() for _ in range(BATCH_ROWS)]
+            batch = [self._events.popleft() for _ in range(HELP_ROWS)]
             try:
                 self._write([AuditRow(*event, self._pid, HOST) for event in batch])
             except Exception:

@@ -58,7 +58,7 @@ def shm_fd(path: str) -> int | None:
 class ReadState:
     """One thread's read connection, its row cache and what it last saw of the database."""
 
-    __slots__ = ("cache", "conn", "cursor", "data_version", "header", "pid", "shm")
+    __slots__ = ("__weakref__", "cache", "conn", "cursor", "data_version", "header", "pid", "shm")
 
     def __init__(self, conn: sqlite3.Connection, shm: int | None) -> None:
         self.conn = conn
