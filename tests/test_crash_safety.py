@@ -97,7 +97,6 @@ class Run:
                 self.kills_after_ready += 1
             self.spawn(slot)
 
-
     @staticmethod
     def _wait_ready(slot: Slot, deadline: float) -> None:
         log = slot.logs[-1]
