@@ -15,7 +15,7 @@ from typing import Any, Self
 from ._threads import to_thread
 from .audit import AuditQueue
 from .backends.base import Backend, Record
-from .codec import credential_from_plaintext
+from .codec import credential_from_plaintext, credential_to_plaintext
 from .crypto import associated_data
 from .errors import CredentialNotFoundError, InvalidCredentialError
 from .grace import Grace, split_grace
@@ -97,6 +97,12 @@ class StoreBase:
     # -- internals -----------------------------------------------------------------------
     def _ad(self, name: str, version: int, kind: str) -> bytes:
         return associated_data(self._store_id, name, version, kind)
+
+    def _encrypt(self, credential: CredentialBase, name: str, version: int) -> bytes:
+        """A ciphertext under the key last seen as the store's (writes confirm it under their
+        write lock: ``KeyRing.seal``); used by tools that build rows themselves."""
+        plaintext = credential_to_plaintext(credential)
+        return self._keys.encrypt(plaintext, self._ad(name, version, kind_of(credential)))
 
     def _decrypt(self, rec: Record) -> bytes:
         return self._keys.decrypt(

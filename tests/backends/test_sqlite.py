@@ -182,14 +182,20 @@ def test_a_thread_s_read_connection_goes_when_the_thread_ends(tmp_path: Path) ->
             t.start()
         for t in threads:
             t.join()
-        return len(os.listdir("/proc/self/fd"))
+        return sum(  # this store's descriptors only: other tests' threads may open files
+            1
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path.resolve()))
+        )
 
     try:
         backend.get("warm")
         after_first = round_of_threads()  # SQLite may keep a few descriptors for reuse
         for _ in range(10):
             after_more = round_of_threads()
-        assert after_more - after_first < 3, (after_first, after_more)  # not 2 per thread
+        # Bounded (SQLite keeps a few for reuse, and a thread's state may go a moment after
+        # join), not 2 per thread ever started: that was 200 more here.
+        assert after_more - after_first < 20, (after_first, after_more)
         assert len(backend._readers) <= 1  # this thread's
         assert backend.get("x") is None
     finally:
