@@ -110,10 +110,12 @@ class MasterKeys:
     def ids(self) -> list[bytes]:
         return list(self._aead)
 
-    def encrypt(self, plaintext: bytes, ad: bytes) -> bytes:
+    def encrypt(self, plaintext: bytes, ad: bytes, *, kid: bytes | None = None) -> bytes:
+        """Encrypt under the primary key, or under the key ``kid`` (one of :attr:`ids`)."""
+        kid = self._primary if kid is None else kid
         nonce = os.urandom(_NONCE_LEN)
-        ct = self._aead[self._primary].encrypt(nonce, plaintext, ad)
-        return _VERSION + self._primary + nonce + ct
+        ct = self._aead[kid].encrypt(nonce, plaintext, ad)
+        return _VERSION + kid + nonce + ct
 
     def decrypt(self, blob: bytes, ad: bytes, *, name: str | None = None) -> bytes:
         if len(blob) < _HEADER_LEN + 16 or blob[:1] != _VERSION:
@@ -135,4 +137,13 @@ class MasterKeys:
         new = MasterKeys([key])
         for kid, aead in self._aead.items():
             new._aead.setdefault(kid, aead)
+        return new
+
+    def then(self, older: MasterKeys) -> MasterKeys:
+        """These keys, then ``older``'s (which keep decrypting but never encrypt)."""
+        new = MasterKeys.__new__(MasterKeys)
+        new._aead = dict(self._aead)
+        for kid, aead in older._aead.items():
+            new._aead.setdefault(kid, aead)
+        new._primary = self._primary
         return new

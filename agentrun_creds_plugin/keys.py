@@ -8,6 +8,14 @@ created beside the database (mode 0600). The first key encrypts; all of them dec
 A :class:`KeyRing` is what the store holds: the keys plus, when they came from a file, that
 file, so that a key another process rotated in is picked up from the file on the next decrypt
 that needs it instead of failing.
+
+Which key encrypts is decided by the database, not by each process: a rotation records the new
+key's id in the store (the ``master_key_id`` meta value) in a transaction of its own before it
+re-encrypts anything, and every write checks that id inside its own write transaction
+(:meth:`KeyRing.seal`). A process that has not heard of the rotation yet therefore re-encrypts
+under the new key (read from the key file) before it commits, or is refused with a retryable
+503 when it cannot have that key; it never commits a record under a key the rotation is about
+to drop. See docs/reliability.md ("Master-key rotation beside writers").
 """
 
 from __future__ import annotations
@@ -83,12 +91,14 @@ def _as_strings(keys: Sequence[str | bytes]) -> list[str]:
 class KeyRing:
     """The store's master keys, and the key file they live in (if any)."""
 
-    __slots__ = ("_file", "_keys", "_strings")
+    __slots__ = ("_file", "_keys", "_strings", "_write_id")
 
     def __init__(self, keys: Sequence[str | bytes], *, key_file: Path | None = None) -> None:
         self._keys = MasterKeys(keys)
         self._strings = _as_strings(keys)
         self._file = key_file
+        # The key new ciphertexts are made with: the primary until the store says otherwise.
+        self._write_id = self._keys.primary_id
 
     def __repr__(self) -> str:
         return f"KeyRing({self._keys!r}, key_file={self._file})"
@@ -144,8 +154,44 @@ class KeyRing:
 
     blob_key_id = staticmethod(MasterKeys.blob_key_id)
 
+    @property
+    def write_id(self) -> bytes:
+        """The id of the key new ciphertexts are made with (last seen as the store's key)."""
+        return self._write_id
+
     def encrypt(self, plaintext: bytes, ad: bytes) -> bytes:
-        return self._keys.encrypt(plaintext, ad)
+        """Encrypt under the key last seen as the store's; :meth:`seal` confirms it."""
+        return self._keys.encrypt(plaintext, ad, kid=self._write_id)
+
+    def seal(self, current: bytes | None, blob: bytes, plaintext: bytes, ad: bytes) -> bytes:
+        """``blob`` if it is under the store's key ``current``, else ``plaintext`` re-encrypted.
+
+        Called inside the write transaction with ``current`` just read there (see
+        :meth:`encrypt_for`), so an optimistic ciphertext made before the lock is kept when
+        no rotation intervened.
+        """
+        if current is None or MasterKeys.blob_key_id(blob) == current:
+            return blob
+        return self.encrypt_for(current, plaintext, ad)
+
+    def encrypt_for(self, current: bytes | None, plaintext: bytes, ad: bytes) -> bytes:
+        """Encrypt under the store's key ``current`` (None: never rotated, the ring's own).
+
+        A key this ring lacks is looked for in the key file (another process rotated it in);
+        without it the write is refused (503, nothing committed) rather than made under a key
+        that the rotation is about to drop.
+        """
+        if current is not None and current != self._write_id:
+            if current not in self._keys.ids and not self._reload(current):
+                where = f"the key file {self._file}" if self._file is not None else "its keys"
+                raise StoreUnavailableError(
+                    f"master key: the store is now encrypted with key {current.hex()}, which "
+                    f"this process does not have in {where}; nothing was written. Give this "
+                    "process the new master key (AGENTRUN_CREDS_MASTER_KEYS, "
+                    "AGENTRUN_CREDS_KEY_FILE or master_key=) and retry"
+                )
+            self._write_id = current
+        return self._keys.encrypt(plaintext, ad, kid=self._write_id)
 
     def decrypt(self, blob: bytes, ad: bytes, *, name: str | None = None) -> bytes:
         """Decrypt; a key id this ring lacks is looked for once in the key file."""
@@ -167,7 +213,11 @@ class KeyRing:
             return False
         if wanted not in fresh.ids:
             return False
-        self._keys, self._strings = fresh, strings
+        # Keys this process held stay readable: a record read just before a rotation
+        # re-encrypted it may still be under one of them.
+        self._keys, self._strings = fresh.then(self._keys), strings
+        if self._write_id not in fresh.ids:
+            self._write_id = fresh.primary_id
         return True
 
     def begin_rotation(self, new_key: str | bytes) -> None:
@@ -178,12 +228,13 @@ class KeyRing:
         if self._file is not None:
             write_key_file(self._file, strings)
         self._keys, self._strings = new_keys, strings
+        self._write_id = new_keys.primary_id
 
     def finish_rotation(self) -> None:
         """Every record is under the primary key: the key file lists only that key.
 
-        The old keys stay usable in this process's memory, for a record another process
-        wrote with them before it learnt of the rotation.
+        The old keys stay usable in this process's memory (harmless: no write commits under
+        them any more, :meth:`seal` sees to that).
         """
         primary = self._strings[:1]
         if self._file is not None:

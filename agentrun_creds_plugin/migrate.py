@@ -62,11 +62,11 @@ def migrate_store(source: CredentialStore, target_url: str) -> MigrationReport:
     try:
         dst = target.backend
         for rec in src.list_records():
-            blob = target._keys.encrypt(
-                source._decrypt(rec), target._ad(rec.name, rec.version, rec.kind)
-            )
-            moved = dataclasses.replace(rec, blob=blob)
+            plaintext = source._decrypt(rec)
+            ad = target._ad(rec.name, rec.version, rec.kind)
             with dst.transaction() as tx:
+                blob = target._keys.encrypt_for(tx.master_key_id(), plaintext, ad)
+                moved = dataclasses.replace(rec, blob=blob)
                 found = tx.get(rec.name)
                 if found is None:
                     tx.insert(moved)

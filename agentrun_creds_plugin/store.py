@@ -53,6 +53,7 @@ from .keys import KeyInput, KeyRing
 from .kinds import BasicAuthCredential, CredentialBase, check_name
 from .model_configs import ModelConfigs
 from .records import audit_row, info_from_record
+from .rotation import KeyRotation
 from .service_use import ServiceUse
 from .settings import default_db_path, load_settings
 from .store_base import kind_of
@@ -70,7 +71,6 @@ log = logging.getLogger("agentrun_creds_plugin")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Progress = Callable[[int, int], None]
 
 
 class BasicAuthWarning(UserWarning):
@@ -90,7 +90,7 @@ def _in_thread(
     return twin
 
 
-class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
+class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments, KeyRotation):
     """Encrypted credentials, used by name. Open it with :meth:`CredentialStore.open`."""
 
     # -- opening and closing -------------------------------------------------------------
@@ -130,6 +130,8 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
                 stacklevel=3,
             )
         now = time.time()
+        plaintext = credential_to_plaintext(cred)
+        ad = self._ad(name, 1, kind_of(cred))
         rec = Record(
             name=name,
             category=cred.category,
@@ -141,11 +143,15 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
             updated_at=now,
             expires_at=cred.expires_at.timestamp() if cred.expires_at else None,
             preview=cred.preview(),
-            blob=self._encrypt(cred, name, 1),
+            blob=self._keys.encrypt(plaintext, ad),
         )
-        return self._insert_flow(rec)
+        return self._insert_flow(rec, plaintext, ad)
 
-    def _insert_flow(self, rec: Record) -> Flow[CredentialInfo]:
+    def _insert_flow(self, rec: Record, plaintext: bytes, ad: bytes) -> Flow[CredentialInfo]:
+        # The store's key is checked under the write lock: a rotation that switched keys
+        # since the optimistic encryption above gets the record re-encrypted, never lost.
+        current = yield "master_key_id", ()
+        rec = replace(rec, blob=self._keys.seal(current, rec.blob, plaintext, ad))
         if not (yield "insert", (rec,)):
             raise CredentialExistsError(rec.name)
         yield "audit", (audit_row("created", rec.name),)
@@ -212,6 +218,7 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
         expected_version: int | None,
         grace_seconds: float | None = None,
     ) -> Flow[CredentialInfo]:
+        current = yield "master_key_id", ()  # before the row lock: one lock order for all
         rec = self._found(name, (yield "get", (name,)))
         if expected_version is not None and rec.version != expected_version:
             raise VersionConflictError(name, expected_version, rec.version)
@@ -223,14 +230,15 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
                     f"{kind_of(cred)}; delete it and create a new one"
                 )
             if grace_seconds is None:
-                blob = self._encrypt(cred, name, version)
+                plaintext = credential_to_plaintext(cred)
             else:
-                blob = self._with_grace(rec, cred, version, grace_seconds)
+                plaintext = self._with_grace(rec, cred, grace_seconds)
             preview = cred.preview()
             expires = cred.expires_at.timestamp() if cred.expires_at else None
         else:
-            blob = self._keys.encrypt(self._decrypt(rec), self._ad(name, version, rec.kind))
+            plaintext = self._decrypt(rec)
             preview, expires = rec.preview, rec.expires_at
+        blob = self._keys.encrypt_for(current, plaintext, self._ad(name, version, rec.kind))
         new = replace(
             rec,
             description=rec.description if description is None else description,
@@ -246,15 +254,13 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
         log.debug("updated credential %r to version %d", name, version)
         return info_from_record(new, attachments)
 
-    def _with_grace(
-        self, rec: Record, cred: CredentialBase, version: int, grace_seconds: float
-    ) -> bytes:
-        """The new record's envelope carrying the old secret until ``now + grace_seconds``."""
+    def _with_grace(self, rec: Record, cred: CredentialBase, grace_seconds: float) -> bytes:
+        """The new record's plaintext carrying the old secret until ``now + grace_seconds``."""
         old = grace_secret(self._load(rec))
         new = credential_to_plaintext(cred)
         if old is not None and old != grace_secret(cred):
             new = seal_grace(new, old, time.time() + grace_seconds)
-        return self._keys.encrypt(new, self._ad(rec.name, version, rec.kind))
+        return new
 
     def update(
         self,
@@ -354,7 +360,10 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
 
     async def aresolve(self, name: str, *, resource: str | None = None) -> CredentialBase:
         """Async twin of :meth:`resolve`; the read is the backend's non-blocking ``aget``."""
-        return self._use(name, await self._backend.aget(name), resource)
+        cred = self._use(name, await self._backend.aget(name), resource)
+        if self._audit.backlogged:  # flat-out callers wait for the audit trail (``audit``)
+            await self._audit.make_room()
+        return cred
 
     def _refusal(self, name: str, rec: Record | None, resource: str | None) -> CredentialError:
         error: CredentialError
@@ -391,38 +400,6 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments):
         if self._settings.ca_file is not None:
             ctx.load_verify_locations(cafile=str(self._settings.ca_file))
         return ctx
-
-    # -- master keys ---------------------------------------------------------------------
-    def _reencrypt_flow(self, name: str) -> Flow[bool]:
-        cur = yield "get", (name,)
-        if cur is None or self._keys.blob_key_id(cur.blob) == self._keys.primary_id:
-            return False
-        blob = self._keys.encrypt(self._decrypt(cur), self._ad(cur.name, cur.version, cur.kind))
-        yield "replace", (replace(cur, blob=blob),)
-        return True
-
-    def rotate_master_key(self, new_key: str | bytes, *, progress: Progress | None = None) -> int:
-        """Re-encrypt every secret under ``new_key``; returns how many records changed.
-
-        Records are re-encrypted one transaction at a time, so an interruption leaves every
-        record readable (by the old or the new key) and a re-run finishes the job. Versions do
-        not change. When keys come from a key file, the file lists the new key first and the
-        old ones after it until the end, then only the new key. ``progress(done, total)`` is
-        called after each record.
-        """
-        self._keys.begin_rotation(new_key)
-        records = self._backend.list_records()
-        changed = 0
-        for done, rec in enumerate(records, 1):
-            if self._keys.blob_key_id(rec.blob) != self._keys.primary_id:
-                changed += run(self._backend, self._reencrypt_flow(rec.name))
-            if progress is not None:
-                progress(done, len(records))
-        self._keys.finish_rotation()
-        log.info("master key rotated: %d record(s) re-encrypted", changed)
-        return changed
-
-    arotate_master_key = _in_thread(rotate_master_key)
 
     # -- outbound and inbound, reached by a local import (the arrows point away) -----------
     def http_auth(

@@ -99,6 +99,8 @@ class StoreBase:
         return associated_data(self._store_id, name, version, kind)
 
     def _encrypt(self, credential: CredentialBase, name: str, version: int) -> bytes:
+        """A ciphertext under the key last seen as the store's (writes confirm it under their
+        write lock: ``KeyRing.seal``); used by tools that build rows themselves."""
         plaintext = credential_to_plaintext(credential)
         return self._keys.encrypt(plaintext, self._ad(name, version, kind_of(credential)))
 

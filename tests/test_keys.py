@@ -104,3 +104,37 @@ def test_unknown_key_id_without_a_key_file_is_one_decryption_error() -> None:
 def test_repr_holds_no_key() -> None:
     key = acp.generate_master_key()
     assert key not in repr(KeyRing([key]))
+
+
+def test_a_write_under_a_key_rotated_in_elsewhere_uses_the_new_key_from_the_file(
+    tmp_path: Path,
+) -> None:
+    """``encrypt_for`` (called inside a write transaction with the store's key id): a ring
+    that has not heard of the rotation reads the new key from the file and encrypts with it,
+    and still decrypts what its old key made."""
+    path = tmp_path / "k.key"
+    create_key_file(path)
+    late = KeyRing.load(None, Settings(), str(path))
+    before = late.encrypt(b"old", AD)
+    rotator = KeyRing.load(None, Settings(), str(path))
+    rotator.begin_rotation(acp.generate_master_key())
+    rotator.finish_rotation()
+    assert late.seal(rotator.write_id, before, b"old", AD) != before
+    blob = late.encrypt_for(rotator.write_id, b"new", AD)
+    assert KeyRing.blob_key_id(blob) == rotator.write_id == late.write_id
+    assert rotator.decrypt(blob, AD) == b"new"
+    assert late.decrypt(before, AD) == b"old"
+    assert late.seal(rotator.write_id, blob, b"new", AD) is blob  # already right: kept
+    assert late.seal(None, before, b"old", AD) is before  # a store never rotated
+
+
+def test_a_write_under_a_key_this_process_cannot_have_is_refused_with_the_fix() -> None:
+    key = acp.generate_master_key()
+    ring = KeyRing([key])
+    other = KeyRing([acp.generate_master_key()])
+    with pytest.raises(acp.StoreUnavailableError) as err:
+        ring.encrypt_for(other.write_id, b"x", AD)
+    text = str(err.value)
+    assert other.write_id.hex() in text and "nothing was written" in text
+    assert "AGENTRUN_CREDS_MASTER_KEYS" in text and key not in text
+    assert KeyRing.blob_key_id(ring.encrypt(b"x", AD)) == ring.write_id  # unchanged

@@ -347,7 +347,7 @@ def test_rotate_master_key_interrupted_and_rerun(
 
         def failing_transaction():  # type: ignore[no-untyped-def]
             calls["n"] += 1
-            if calls["n"] == 4:
+            if calls["n"] == 5:  # the switch of keys, then three re-encryptions
                 raise KeyboardInterrupt
             return real()
 

@@ -87,6 +87,17 @@ _INSERT_MODEL = "INSERT INTO models VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NO
 _AUDIT = (
     "INSERT INTO audit(at, action, name, resource, reason, pid, host) VALUES (%s,%s,%s,%s,%s,%s,%s)"
 )
+# FOR SHARE: a rotation's UPDATE of the row waits for every write transaction that read it, and
+# a write that reads it after that UPDATE waits for the rotation's commit and sees the new id.
+# The row always exists (made on open), or there would be nothing to lock.
+_KEY_ID = "SELECT value FROM meta WHERE key='master_key_id' FOR SHARE"
+# The table lock queues new writers behind the rotation (row share locks alone would let a
+# stream of overlapping writers starve it) and waits for the writers already in flight.
+_LOCK_META = "LOCK TABLE meta IN EXCLUSIVE MODE"
+_SET_KEY_ID = (
+    "INSERT INTO meta VALUES ('master_key_id', %s) "
+    "ON CONFLICT (key) DO UPDATE SET value=EXCLUDED.value"
+)
 
 
 def row_to_record(row: Sequence[Any]) -> Record:
@@ -101,6 +112,10 @@ def _params(r: Record) -> tuple[Any, ...]:
         r.name, r.category, r.kind, r.enabled, r.description, r.version, r.created_at,
         r.updated_at, r.expires_at, r.preview, r.blob,
     )  # fmt: skip
+
+
+def _key_id(row: Sequence[Any] | None) -> bytes | None:
+    return bytes.fromhex(row[0]) if row and row[0] else None
 
 
 def model_from_row(r: Sequence[Any]) -> ModelRow:
@@ -166,6 +181,13 @@ class PgTransaction(Transaction):
     def audit(self, row: AuditRow) -> None:
         self._c.execute(_AUDIT, _audit_params(row))
 
+    def master_key_id(self) -> bytes | None:
+        return _key_id(self._c.execute(_KEY_ID).fetchone())
+
+    def set_master_key_id(self, key_id: bytes) -> None:
+        self._c.execute(_LOCK_META)
+        self._c.execute(_SET_KEY_ID, (key_id.hex(),))
+
     def audit_many(self, rows: Sequence[AuditRow]) -> None:
         with self._c.cursor() as cur:
             cur.executemany(_AUDIT, [_audit_params(r) for r in rows])
@@ -223,6 +245,13 @@ class PgAsyncTransaction(AsyncTransaction):
 
     async def audit(self, row: AuditRow) -> None:
         await self._c.execute(_AUDIT, _audit_params(row))
+
+    async def master_key_id(self) -> bytes | None:
+        return _key_id(await self._one(_KEY_ID, ()))
+
+    async def set_master_key_id(self, key_id: bytes) -> None:
+        await self._c.execute(_LOCK_META)
+        await self._c.execute(_SET_KEY_ID, (key_id.hex(),))
 
     async def audit_many(self, rows: Sequence[AuditRow]) -> None:
         async with self._c.cursor() as cur:

@@ -21,6 +21,7 @@ It is read with ``os.pread``, which, unlike an ``mmap``, cannot fault if the fil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -58,7 +59,7 @@ def shm_fd(path: str) -> int | None:
 class ReadState:
     """One thread's read connection, its row cache and what it last saw of the database."""
 
-    __slots__ = ("cache", "conn", "cursor", "data_version", "header", "pid", "shm")
+    __slots__ = ("__weakref__", "cache", "conn", "cursor", "data_version", "header", "pid", "shm")
 
     def __init__(self, conn: sqlite3.Connection, shm: int | None) -> None:
         self.conn = conn
@@ -68,6 +69,15 @@ class ReadState:
         self.cache: dict[str, Any] = {}
         self.data_version = -1
         self.pid = os.getpid()
+
+    def __del__(self) -> None:
+        # The thread that owned this state ended (or the store let it go): close the
+        # connection now. Left to itself it would wait for the cyclic garbage collector (a
+        # connection and its statement cache refer to each other), holding its descriptors
+        # and page cache. Never in a forked child: the connection is the parent's.
+        if self.pid == os.getpid():
+            with contextlib.suppress(Exception):
+                self.conn.close()
 
     def header_now(self) -> bytes:
         """The header as it stands, or b"" (never equal to a real one) while a writer is

@@ -32,7 +32,7 @@ import abc
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from .._threads import to_thread
 
@@ -82,9 +82,13 @@ class ModelRow:
     created_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    """One audit event as stored."""
+class AuditRow(NamedTuple):
+    """One audit event as stored.
+
+    A named tuple, not a dataclass: a busy process queues tens of thousands of use events a
+    second, and the audit writer thread must turn them into rows faster than they come with
+    a small share of the GIL (a tuple is built and serialized in C).
+    """
 
     at: float
     action: str
@@ -138,6 +142,19 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def audit(self, row: AuditRow) -> None: ...
 
+    @abc.abstractmethod
+    def master_key_id(self) -> bytes | None:
+        """The id of the master key the store is encrypted with (None: never rotated).
+
+        Must hold off a concurrent :meth:`set_master_key_id` until this transaction ends
+        (SQLite's writer lock does; PostgreSQL reads the meta row ``FOR SHARE``), so a write
+        that checked the id commits before a rotation's switch, or sees the new id.
+        """
+
+    @abc.abstractmethod
+    def set_master_key_id(self, key_id: bytes) -> None:
+        """Record the master key new writes must use (a rotation's first transaction)."""
+
 
 class AsyncTransaction(abc.ABC):
     """:class:`Transaction`'s operations for a backend with native async connections."""
@@ -179,6 +196,12 @@ class AsyncTransaction(abc.ABC):
 
     @abc.abstractmethod
     async def audit(self, row: AuditRow) -> None: ...
+
+    @abc.abstractmethod
+    async def master_key_id(self) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def set_master_key_id(self, key_id: bytes) -> None: ...
 
 
 class Backend(abc.ABC):

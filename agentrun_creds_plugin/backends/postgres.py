@@ -233,6 +233,8 @@ class PostgresBackend(Backend):
                     "INSERT INTO meta VALUES ('store_id', %s) ON CONFLICT DO NOTHING",
                     (uuid.uuid4().hex,),
                 )
+                # '' until the first rotation; it must exist for writers to lock it
+                conn.execute("INSERT INTO meta VALUES ('master_key_id', '') ON CONFLICT DO NOTHING")
                 found = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
         except psycopg.OperationalError as exc:
             raise self._unavailable(exc) from None

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -177,6 +178,14 @@ class _SQLiteTransaction(Transaction):
     def audit(self, row: AuditRow) -> None:
         _insert_audit(self._c, [row])
 
+    def master_key_id(self) -> bytes | None:
+        # Read under the writer lock (BEGIN IMMEDIATE): no rotation can switch it meanwhile.
+        row = self._c.execute("SELECT value FROM meta WHERE key='master_key_id'").fetchone()
+        return bytes.fromhex(row[0]) if row and row[0] else None
+
+    def set_master_key_id(self, key_id: bytes) -> None:
+        self._c.execute("INSERT OR REPLACE INTO meta VALUES ('master_key_id', ?)", (key_id.hex(),))
+
 
 def _attachments(c: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
     rows = c.execute(
@@ -205,7 +214,7 @@ _INSERT_AUDIT_JSON = (
 def _audit_payload(rows: Sequence[AuditRow]) -> str:
     """A batch as one JSON array: inserted by one statement that runs in SQLite's C code
     with the GIL released, so a busy process does not stretch the write transaction."""
-    return json.dumps([[r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host] for r in rows])
+    return json.dumps(rows)  # each row a JSON array in column order (a named tuple)
 
 
 def _insert_audit(
@@ -228,7 +237,8 @@ class SQLiteBackend(Backend):
         self.url = f"sqlite:///{self.path}"
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._all_conns: list[sqlite3.Connection] = []
+        self._all_conns: list[sqlite3.Connection] = []  # the writer's (readers: _readers)
+        self._readers: weakref.WeakSet[ReadState] = weakref.WeakSet()
         self._conns_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
@@ -246,7 +256,7 @@ class SQLiteBackend(Backend):
         return f"SQLiteBackend({str(self.path)!r})"
 
     # -- connections ---------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, track: bool = True) -> sqlite3.Connection:
         if self._closed:
             raise StoreUnavailableError("store is closed; open it again")
         try:
@@ -259,8 +269,9 @@ class SQLiteBackend(Backend):
             conn.execute("PRAGMA synchronous=FULL")
         except (sqlite3.Error, UnicodeDecodeError) as exc:  # a damaged file can fail to decode
             raise StoreUnavailableError(f"store: cannot open {self.path} ({exc})") from None
-        with self._conns_lock:
-            self._all_conns.append(conn)
+        if track:
+            with self._conns_lock:
+                self._all_conns.append(conn)
         return conn
 
     def _check_fork(self) -> None:
@@ -269,6 +280,7 @@ class SQLiteBackend(Backend):
             self._pid = os.getpid()
             self._local = threading.local()
             self._all_conns = []
+            self._readers = weakref.WeakSet()
             self._conns_lock = threading.Lock()
             self._write_lock = threading.Lock()
             self._writer = None
@@ -277,9 +289,14 @@ class SQLiteBackend(Backend):
         st: ReadState | None = getattr(self._local, "st", None)
         if st is None or st.pid != os.getpid():
             self._check_fork()
-            conn = self._connect()
+            # Not kept in ``_all_conns``: the thread's state owns it, so the connection (and
+            # its page cache) goes when the thread ends; a process that starts threads
+            # again and again would otherwise keep a connection per thread it ever ran.
+            conn = self._connect(track=False)
             conn.execute("PRAGMA data_version").fetchone()  # opens the -shm file
             st = ReadState(conn, shm_fd(f"{self.path}-shm"))
+            with self._conns_lock:
+                self._readers.add(st)
             self._local.st = st
         return st
 
@@ -442,6 +459,8 @@ class SQLiteBackend(Backend):
         self._closed = True
         with self._conns_lock:
             conns, self._all_conns = self._all_conns, []
+            conns += [st.conn for st in list(self._readers)]
+            self._readers = weakref.WeakSet()
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()

@@ -170,3 +170,42 @@ class BackendConformance:
             got = backend.get("a")
             assert got is not None and got.version == version
         assert seen == [2, 3]
+
+    def test_master_key_id_is_none_until_set_and_shared(
+        self, backend: Backend, second: Backend
+    ) -> None:
+        with backend.transaction() as tx:
+            assert tx.master_key_id() is None
+            tx.set_master_key_id(b"\x01" * 8)
+        with second.transaction() as tx:
+            assert tx.master_key_id() == b"\x01" * 8
+            tx.set_master_key_id(b"\x02" * 8)
+        with backend.transaction() as tx:
+            assert tx.master_key_id() == b"\x02" * 8
+
+    def test_a_write_that_read_the_key_id_holds_off_a_switch_until_it_commits(
+        self, backend: Backend, second: Backend
+    ) -> None:
+        """What makes rotation safe beside writers: a switch of the store's key waits for
+        every write transaction that read the old id, and a write after it sees the new id."""
+        order: list[str] = []
+        started = threading.Event()
+
+        def switch() -> None:
+            started.set()
+            with second.transaction() as tx:
+                tx.set_master_key_id(b"\x02" * 8)
+            order.append("switched")
+
+        with backend.transaction() as tx:
+            assert tx.master_key_id() is None
+            thread = threading.Thread(target=switch)
+            thread.start()
+            started.wait()
+            time.sleep(0.3)  # the switch had time to happen, were it not held off
+            tx.insert(record("a"))
+            order.append("written")
+        thread.join(10)
+        assert order == ["written", "switched"]
+        with backend.transaction() as tx:
+            assert tx.master_key_id() == b"\x02" * 8

@@ -166,3 +166,37 @@ def test_reading_the_wal_index_keeps_sqlites_locks(tmp_path: Path) -> None:
     os.close(fd)
     assert _dms_lock(shm) == "free"  # ...the pitfall this test guards against is real
     backend.close()
+
+
+def test_a_thread_s_read_connection_goes_when_the_thread_ends(tmp_path: Path) -> None:
+    """Each thread reads through its own connection; one of every thread ever started used to
+    stay open (with its page cache) until the store closed, so a process that starts threads
+    again and again grew without bound."""
+    import os
+
+    backend = SQLiteBackend(tmp_path / "c.db")
+
+    def round_of_threads() -> int:
+        threads = [threading.Thread(target=backend.get, args=("x",)) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(  # this store's descriptors only: other tests' threads may open files
+            1
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path.resolve()))
+        )
+
+    try:
+        backend.get("warm")
+        after_first = round_of_threads()  # SQLite may keep a few descriptors for reuse
+        for _ in range(10):
+            after_more = round_of_threads()
+        # Bounded (SQLite keeps a few for reuse, and a thread's state may go a moment after
+        # join), not 2 per thread ever started: that was 200 more here.
+        assert after_more - after_first < 20, (after_first, after_more)
+        assert len(backend._readers) <= 1  # this thread's
+        assert backend.get("x") is None
+    finally:
+        backend.close()
