@@ -72,12 +72,26 @@ def strip_query(url: str, params: Iterable[str]) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(kept)))
 
 
+def _url_origin(url: Any) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an httpx/httpx2 ``URL`` from its parsed parts.
+
+    Both libraries normalise the scheme and host to lower case and a scheme's default port to
+    ``None``, so two spellings of one origin compare equal. Not comparable with
+    :func:`origin`'s tuples (explicit default ports): only compared with its own kind.
+    """
+    return url.scheme, url.host, url.port
+
+
 def mark_sent(request: Any, headers: Iterable[str], query: Iterable[str] = ()) -> None:
-    """Record on an httpx/httpx2 request what the credential added (names only)."""
+    """Record on an httpx/httpx2 request what the credential added (names only).
+
+    Runs on every request, so it reads the origin from the request's already parsed ``URL``
+    (no string round trip). Names only: never the URL itself, which may hold a key.
+    """
     names = tuple(headers)
     params = tuple(query)
     if names or params:
-        request.extensions[SENT_EXTENSION] = (origin(str(request.url)), names, params)
+        request.extensions[SENT_EXTENSION] = (_url_origin(request.url), names, params)
 
 
 def drop_cross_origin(request: Any) -> None:
@@ -86,7 +100,7 @@ def drop_cross_origin(request: Any) -> None:
     if sent is None:
         return
     first, names, params = sent
-    if origin(str(request.url)) == first:
+    if _url_origin(request.url) == first:
         return
     for name in names:
         if name in request.headers:
