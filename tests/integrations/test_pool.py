@@ -79,6 +79,8 @@ def test_exiting_one_http_client_leaves_the_pool_to_the_others(
     a = openai_client(store, "tenant_a")
     with a._client:
         a.chat.completions.create(model=OPENAI_MODEL, messages=_messages("tenant_a", 0))
+    connections = a._client._transport._pool.connections
+    assert connections and not any(c.is_closed() for c in connections)  # kept for b
     b = openai_client(store, "tenant_b")
     b.chat.completions.create(model=OPENAI_MODEL, messages=_messages("tenant_b", 0))
     assert server.request_count == 2
