@@ -120,7 +120,7 @@ class KeyBinding:
         return self._store
 
     def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
-        model = _model_credential(cred, used)
+        model = cred if type(cred) is ModelServiceCredential else _model_credential(cred, used)
         seen = (model.provider, model.base_url)
         if seen in self._accepted:
             return model
