@@ -85,13 +85,16 @@ def _url_origin(url: Any) -> tuple[str, str, int | None]:
 def mark_sent(request: Any, headers: Iterable[str], query: Iterable[str] = ()) -> None:
     """Record on an httpx/httpx2 request what the credential added (names only).
 
-    Runs on every request, so it reads the origin from the request's already parsed ``URL``
-    (no string round trip). Names only: never the URL itself, which may hold a key.
+    Runs on every request, so it does no URL work: when the credential added headers only,
+    the request's own ``URL`` object is recorded (it holds no key) and its origin is only
+    worked out if the request is redirected; when it added query parameters, the URL now
+    holds a key, so only its origin is kept.
     """
     names = tuple(headers)
     params = tuple(query)
     if names or params:
-        request.extensions[SENT_EXTENSION] = (_url_origin(request.url), names, params)
+        url = request.url
+        request.extensions[SENT_EXTENSION] = (_url_origin(url) if params else url, names, params)
 
 
 def drop_cross_origin(request: Any) -> None:
@@ -100,7 +103,10 @@ def drop_cross_origin(request: Any) -> None:
     if sent is None:
         return
     first, names, params = sent
-    if _url_origin(request.url) == first:
+    url = request.url
+    if url is first:  # the request the credential was put on, not a redirect of it
+        return
+    if _url_origin(url) == (first if isinstance(first, tuple) else _url_origin(first)):
         return
     for name in names:
         if name in request.headers:
