@@ -73,13 +73,13 @@ def strip_query(url: str, params: Iterable[str]) -> str:
 
 
 def _url_origin(url: Any) -> tuple[str, str, int | None]:
-    """(scheme, host, port) of an httpx/httpx2 ``URL`` from its parsed parts.
+    """:func:`origin` of an httpx/httpx2 ``URL``, from its parsed parts (no string round trip).
 
-    Both libraries normalise the scheme and host to lower case and a scheme's default port to
-    ``None``, so two spellings of one origin compare equal. Not comparable with
-    :func:`origin`'s tuples (explicit default ports): only compared with its own kind.
+    The port is made explicit as in :func:`origin`: the libraries drop a default port only
+    for some spellings (``HTTPS://h:443`` keeps its 443).
     """
-    return url.scheme, url.host, url.port
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
 
 
 def mark_sent(request: Any, headers: Iterable[str], query: Iterable[str] = ()) -> None:
