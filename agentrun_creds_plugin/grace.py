@@ -20,6 +20,7 @@ from .errors import InvalidCredentialError
 from .kinds import ApiKeyCredential, BasicAuthCredential, CredentialBase
 
 __all__ = [
+    "GRACE_SEPARATOR",
     "MAX_GRACE_SECONDS",
     "Grace",
     "check_grace_seconds",
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 _RS = b"\x1e"
+#: What separates a record's plaintext from its grace trailer: ``payload.partition(...)[0]``
+#: is the credential's plaintext with or without a grace period (what :func:`split_grace` keeps).
+GRACE_SEPARATOR = _RS
 #: A grace period longer than this is a second key, not a rotation.
 MAX_GRACE_SECONDS = 30 * 86400
 

@@ -8,7 +8,10 @@ drift (CPU frequency, the server, the page cache) hits both sides alike:
 - ``openai``: ``client.chat.completions.create`` through ``openai_client(store, name)`` vs a
   plain ``openai.OpenAI(api_key=...)``;
 - ``ChatOpenAI``: ``chat_model(store, name).invoke`` vs a plain ``ChatOpenAI(api_key=...)``;
-- ``anthropic`` (informational): ``anthropic_client`` vs a plain ``anthropic.Anthropic``.
+- ``anthropic`` (informational): ``anthropic_client`` vs a plain ``anthropic.Anthropic``;
+- ``A/A`` (informational): two identical plain ``openai.OpenAI`` clients, each on its own
+  connection as the pairs above are; its median difference is the noise floor of the
+  figures (a few µs on a quiet machine), so a figure within that of its target is a tie.
 
 The server runs in a subprocess (its threads would otherwise share our GIL) and accepts a
 fixed key, so the server's own work is identical for both sides. The store is a real SQLite
@@ -196,6 +199,8 @@ def run(rounds: int) -> list[Figure]:
         o_plain, _, o_diff = compare("openai", create(plain_client), create(plugin_client), rounds)
         l_plain, _, l_diff = compare("ChatOpenAI", invoke(plain_llm), invoke(plugin_llm), rounds)
         compare("anthropic", message(plain_claude), message(plugin_claude), rounds // 2)
+        twin = openai.OpenAI(api_key=KEY, base_url=base_url)
+        _, _, aa_diff = compare("A/A", create(plain_client), create(twin), rounds // 2)
         cold, warm = resolve_cost(store, create(plain_client), rounds // 3)
         print(
             f"store.resolve alone: {cold * 1e6:.1f} us right after a plain call (cold, what each "
@@ -236,6 +241,13 @@ def run(rounds: int) -> list[Figure]:
                 baseline_name="plain ChatOpenAI.invoke",
                 kind="value_max",
                 limit=OVERHEAD_LIMIT_US,
+            ),
+            Figure(
+                "model call A/A noise: plain vs plain (median)",
+                aa_diff * 1e6,
+                "us",
+                baseline=o_plain * 1e6,
+                baseline_name="plain openai.OpenAI call",
             ),
             Figure(
                 "build chat_model (openai)",

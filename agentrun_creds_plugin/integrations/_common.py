@@ -40,7 +40,7 @@ import httpx2
 
 from ..errors import InvalidCredentialError
 from ..kinds import CredentialBase, ModelServiceCredential
-from ..outbound.plan import apply_credential, set_headers
+from ..outbound.plan import model_auth_header, set_headers
 from ..outbound.redirects import mark_sent
 from ..selection import selected_name
 
@@ -79,7 +79,8 @@ def _norm_url(url: str) -> str:
 
 
 def _model_credential(cred: CredentialBase, name: str) -> ModelServiceCredential:
-    if not isinstance(cred, ModelServiceCredential):
+    # exact type first: isinstance through pydantic's metaclass is slower, and this runs per request
+    if type(cred) is not ModelServiceCredential and not isinstance(cred, ModelServiceCredential):
         kind = type(cred).model_fields["kind"].default
         raise InvalidCredentialError(
             f"credential {name!r} is a {kind} credential; model clients need a model_service "
@@ -87,6 +88,10 @@ def _model_credential(cred: CredentialBase, name: str) -> ModelServiceCredential
             name=name,
         )
     return cred
+
+
+#: The header-name tuples the redirect guard records, built once (the rule has three names).
+_NAMES = {name: (name,) for name in ("Authorization", "api-key", "x-api-key")}
 
 
 class KeyBinding:
@@ -115,7 +120,7 @@ class KeyBinding:
         return self._store
 
     def _check(self, cred: CredentialBase, used: str) -> ModelServiceCredential:
-        model = _model_credential(cred, used)
+        model = cred if type(cred) is ModelServiceCredential else _model_credential(cred, used)
         seen = (model.provider, model.base_url)
         if seen in self._accepted:
             return model
@@ -148,11 +153,24 @@ class KeyBinding:
         spellings: dict[str, str] | None = None,
     ) -> None:
         """Set the provider's auth header on ``request``, under the SDK's own spelling
-        (the rule of :func:`agentrun_creds_plugin.outbound.plan.apply_credential`)."""
+        (the rule of :func:`agentrun_creds_plugin.outbound.plan.apply_credential`).
+
+        ``spellings`` (the rule's header name -> the SDK's spelling of it) lets a client that
+        sends many requests learn its SDK's spelling once. This runs on every model request,
+        with the CPU caches cold after the SDK's own work, so it does only what it must: one
+        header set, and the header's name recorded for the redirect guard.
+        """
         headers = request.headers
-        plan = apply_credential(cred, request.method, "", headers, None)
-        set_headers(headers, plan.headers, spellings)
-        mark_sent(request, plan.headers)  # dropped on a cross-origin redirect
+        name, value = model_auth_header(cred, headers)
+        spelled = spellings.get(name) if spellings is not None else None
+        if spelled is None:
+            learnt: dict[str, str] = {}
+            set_headers(headers, {name: value}, learnt)
+            if spellings is not None:
+                spellings[name] = learnt[name.lower()]
+        else:
+            headers[spelled] = value
+        mark_sent(request, _NAMES.get(name) or (name,))  # dropped on a cross-origin redirect
 
 
 class ModelKeyAuth(httpx2.Auth):
@@ -169,7 +187,7 @@ class ModelKeyAuth(httpx2.Auth):
 
     def __init__(self, binding: KeyBinding) -> None:
         self.binding = binding
-        self._spellings: dict[str, str] = {}  # the SDK's header spellings, learnt once
+        self._spellings: dict[str, str] = {}  # the SDK's spelling of each header, learnt once
 
     def __repr__(self) -> str:
         return f"ModelKeyAuth(name={self.binding.name!r})"

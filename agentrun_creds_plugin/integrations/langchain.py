@@ -185,6 +185,8 @@ class _RunSelection(_ChatBase):
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
+        if not config:  # the common call: no context manager to enter on every invoke
+            return super().invoke(input, config, **kwargs)
         with _selection_in_force(config):
             return super().invoke(input, config, **kwargs)
 

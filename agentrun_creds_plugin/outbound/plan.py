@@ -40,6 +40,7 @@ __all__ = [
     "apply_credential",
     "header_value",
     "jwt_outbound_error",
+    "model_auth_header",
     "redact_url",
     "set_headers",
     "set_query",
@@ -81,6 +82,20 @@ def jwt_outbound_error() -> InvalidCredentialError:
     )
 
 
+def model_auth_header(cred: ModelServiceCredential, headers: Any) -> tuple[str, str]:
+    """(header name, value) of a model key: the rule of :func:`apply_credential`, alone.
+
+    Model clients call it on every request, so it is kept free of the general plan's work.
+    """
+    key = cred.api_key.get_secret_value()
+    style = cred.api_style
+    if style == "azure_openai":
+        return "api-key", key
+    if style == "anthropic" and header_value(headers, "x-api-key") is not None:
+        return "x-api-key", key
+    return "Authorization", f"Bearer {key}"
+
+
 def apply_credential(
     cred: CredentialBase,
     method: str,
@@ -104,14 +119,8 @@ def apply_credential(
         plan.headers.update(sign_cloud(cred, method, url, headers, body, when, signing))  # type: ignore[arg-type]
         return plan
     if type(cred) is ModelServiceCredential or isinstance(cred, ModelServiceCredential):
-        key = cred.api_key.get_secret_value()
-        style = cred.api_style
-        if style == "azure_openai":
-            plan.headers["api-key"] = key
-        elif style == "anthropic" and header_value(headers, "x-api-key") is not None:
-            plan.headers["x-api-key"] = key
-        else:
-            plan.headers["Authorization"] = f"Bearer {key}"
+        header, value = model_auth_header(cred, headers)
+        plan.headers[header] = value
     elif isinstance(cred, ToolApiKeyCredential):
         key = cred.api_key.get_secret_value()
         if cred.location == "query":

@@ -72,12 +72,29 @@ def strip_query(url: str, params: Iterable[str]) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(kept)))
 
 
+def _url_origin(url: Any) -> tuple[str, str, int | None]:
+    """:func:`origin` of an httpx/httpx2 ``URL``, from its parsed parts (no string round trip).
+
+    The port is made explicit as in :func:`origin`: the libraries drop a default port only
+    for some spellings (``HTTPS://h:443`` keeps its 443).
+    """
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
 def mark_sent(request: Any, headers: Iterable[str], query: Iterable[str] = ()) -> None:
-    """Record on an httpx/httpx2 request what the credential added (names only)."""
+    """Record on an httpx/httpx2 request what the credential added (names only).
+
+    Runs on every request, so it does no URL work: when the credential added headers only,
+    the request's own ``URL`` object is recorded (it holds no key) and its origin is only
+    worked out if the request is redirected; when it added query parameters, the URL now
+    holds a key, so only its origin is kept.
+    """
     names = tuple(headers)
     params = tuple(query)
     if names or params:
-        request.extensions[SENT_EXTENSION] = (origin(str(request.url)), names, params)
+        url = request.url
+        request.extensions[SENT_EXTENSION] = (_url_origin(url) if params else url, names, params)
 
 
 def drop_cross_origin(request: Any) -> None:
@@ -86,7 +103,10 @@ def drop_cross_origin(request: Any) -> None:
     if sent is None:
         return
     first, names, params = sent
-    if origin(str(request.url)) == first:
+    url = request.url
+    if url is first:  # the request the credential was put on, not a redirect of it
+        return
+    if _url_origin(url) == (first if isinstance(first, tuple) else _url_origin(first)):
         return
     for name in names:
         if name in request.headers:

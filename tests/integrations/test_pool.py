@@ -70,6 +70,22 @@ def test_closing_one_client_leaves_the_pool_to_the_others(
     assert server.request_count == 2
 
 
+def test_exiting_one_http_client_leaves_the_pool_to_the_others(
+    store: acp.CredentialStore, server: LLMServer, add_model_credential: Callable[..., Any]
+) -> None:
+    """``with http_client:`` exits the transport itself (not ``close()``): still shared."""
+    add_model_credential("tenant_a")
+    add_model_credential("tenant_b")
+    a = openai_client(store, "tenant_a")
+    with a._client:
+        a.chat.completions.create(model=OPENAI_MODEL, messages=_messages("tenant_a", 0))
+    connections = a._client._transport._pool.connections
+    assert connections and not any(c.is_closed() for c in connections)  # kept for b
+    b = openai_client(store, "tenant_b")
+    b.chat.completions.create(model=OPENAI_MODEL, messages=_messages("tenant_b", 0))
+    assert server.request_count == 2
+
+
 def test_two_tenants_interleaved_in_threads_each_send_their_own_key(
     store: acp.CredentialStore, server: LLMServer, add_model_credential: Callable[..., Any]
 ) -> None:

@@ -245,3 +245,29 @@ def test_origin_and_strip_query() -> None:
     assert origin("http://h:8080/") != origin("http://h/")
     assert strip_query("http://h/p?key=s&a=1", ["key"]) == "http://h/p?a=1"
     assert strip_query("http://h/p?a=1", ["key"]) == "http://h/p?a=1"
+
+
+def test_the_guard_keeps_no_key_and_compares_origins_not_spellings() -> None:
+    """What the auth records holds no key (a query key lives in the URL until redacted), and
+    a redirect is judged by origin: another spelling of the same origin keeps the header."""
+    from agentrun_creds_plugin.outbound.redirects import (
+        SENT_EXTENSION,
+        drop_cross_origin,
+        mark_sent,
+    )
+
+    in_query = httpx2.Request("GET", "https://api.test/x?key=sk-canary-query")
+    mark_sent(in_query, (), ("key",))
+    assert "sk-canary-query" not in repr(in_query.extensions[SENT_EXTENSION])
+
+    sent = httpx2.Request("GET", "https://api.test/x", headers={"X-Api-Key": "sk-canary"})
+    mark_sent(sent, ("X-Api-Key",))
+    for target, kept in (
+        ("HTTPS://API.test:443/elsewhere", True),
+        ("https://api.test:8443/x", False),
+        ("http://api.test/x", False),
+        ("https://other.test/x", False),
+    ):
+        hop = httpx2.Request("GET", target, headers=sent.headers, extensions=sent.extensions)
+        drop_cross_origin(hop)
+        assert ("x-api-key" in hop.headers) is kept, target
