@@ -23,7 +23,7 @@ import agentrun_creds_plugin as acp
 from agentrun_creds_plugin.outbound import aws_flow
 from agentrun_creds_plugin.outbound import plan as plan_module
 from agentrun_creds_plugin.outbound.auth import CredentialAuth
-from agentrun_creds_plugin.outbound.redirects import SENT_EXTENSION
+from agentrun_creds_plugin.outbound.redirects import SENT_EXTENSION, origin
 from agentrun_creds_plugin.signing import aws, register_signer
 from agentrun_creds_plugin.signing.aws.signer import AwsSigner
 
@@ -102,7 +102,12 @@ def _generic(auth: CredentialAuth, request: httpx2.Request) -> None:
 
 
 def _wire(request: httpx2.Request) -> tuple[Any, ...]:
-    return tuple(request.headers.raw), request.extensions.get(SENT_EXTENSION)
+    """Headers on the wire and the redirect record, its first item as an origin: the generic
+    path records the request's URL object, the fast path the origin it computed once."""
+    sent = request.extensions.get(SENT_EXTENSION)
+    if sent is not None and not isinstance(sent[0], tuple):
+        sent = (origin(str(sent[0])), *sent[1:])
+    return tuple(request.headers.raw), sent
 
 
 def _both(
