@@ -164,7 +164,9 @@ class Verifier:
             service.record_service_use(self.name, resource, accepted=False, reason=outcome.reason)
 
     # -- internals -------------------------------------------------------------------------
-    async def _averify(self, parsed: Headers, resource: str | None, rec: Record | None) -> Principal:
+    async def _averify(
+        self, parsed: Headers, resource: str | None, rec: Record | None
+    ) -> Principal:
         """The full check: ``rec`` is the fresh record (``None`` for a plain resolver)."""
         try:
             if rec is not None and self._service is not None:
