@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import json
 import os
 import statistics
@@ -41,7 +42,12 @@ from _figures import Figure, median_us
 import agentrun_creds_plugin as acp
 
 KEY = "k" * 43
-_PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@functools.cache
+def _private() -> rsa.RSAPrivateKey:
+    """Made on first use: the uvicorn server children never need it."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def _b64(data: bytes) -> str:
@@ -49,7 +55,7 @@ def _b64(data: bytes) -> str:
 
 
 def _jwk() -> dict[str, Any]:
-    nums = _PRIVATE.public_key().public_numbers()
+    nums = _private().public_key().public_numbers()
     n = nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")
     return {"kty": "RSA", "kid": "k1", "alg": "RS256", "n": _b64(n), "e": _b64(b"\x01\x00\x01")}
 
@@ -57,7 +63,7 @@ def _jwk() -> dict[str, Any]:
 def _token() -> str:
     now = int(time.time())
     claims = {"iss": "https://idp", "aud": "svc", "sub": "u", "exp": now + 3600, "iat": now}
-    return pyjwt.encode(claims, _PRIVATE, algorithm="RS256", headers={"kid": "k1"})
+    return pyjwt.encode(claims, _private(), algorithm="RS256", headers={"kid": "k1"})
 
 
 def _headers(name: bytes, value: bytes) -> list[tuple[bytes, bytes]]:

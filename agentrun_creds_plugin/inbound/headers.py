@@ -62,6 +62,11 @@ class Headers:
             raise AuthenticationError(_UNREADABLE) from None
         return found
 
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]] | None:
+        """The ASGI raw headers as given (not yet checked), or ``None`` for other inputs."""
+        return self._raw
+
     def get(self, name: str) -> str | None:
         """The value of ``name``; a header sent twice is refused (ambiguous credentials)."""
         values = self._found(name)

@@ -126,9 +126,24 @@ class Verifier:
     async def averify(
         self, headers: HeadersInput | Headers, *, resource: str | None = None, audit: bool = True
     ) -> Principal:
-        """Async twin of :meth:`verify`; a needed JWKS fetch runs in a thread."""
+        """Async twin of :meth:`verify`; a needed JWKS fetch runs in a thread.
+
+        The common case (an API key or Basic value sent exactly, the record unchanged) is
+        answered here, without a further call layer: a middleware runs this on every request.
+        """
         try:
-            principal = await self._averify(headers, resource)
+            parsed = normalise_headers(headers)
+            service = self._service
+            if service is None:
+                principal = await self._averify(parsed, resource, None)
+            else:
+                try:
+                    rec = await service.aservice_record(self.name, resource=resource)
+                except CredentialError as exc:
+                    raise self._refusal(exc) from None
+                principal = self._digest_match(rec, parsed) or await self._averify(
+                    parsed, resource, rec
+                )
         except (AuthenticationError, PermissionDeniedError) as exc:
             if audit:
                 self.record(exc, resource)
@@ -139,25 +154,22 @@ class Verifier:
 
     def record(self, outcome: Outcome, resource: str | None) -> None:
         """Queue the audit event of one request's outcome (never the token or key)."""
-        if self._service is None or getattr(outcome, "_audited", False):
+        service = self._service
+        if service is None:
             return
         if isinstance(outcome, Principal):
             reason = "previous secret (grace period)" if outcome.matched == "previous" else None
-            self._service.record_service_use(self.name, resource, accepted=True, reason=reason)
-        else:
-            self._service.record_service_use(
-                self.name, resource, accepted=False, reason=outcome.reason
-            )
+            service.record_service_use(self.name, resource, accepted=True, reason=reason)
+        elif not getattr(outcome, "_audited", False):
+            service.record_service_use(self.name, resource, accepted=False, reason=outcome.reason)
 
     # -- internals -------------------------------------------------------------------------
-    async def _averify(self, headers: HeadersInput | Headers, resource: str | None) -> Principal:
-        parsed = normalise_headers(headers)
+    async def _averify(
+        self, parsed: Headers, resource: str | None, rec: Record | None
+    ) -> Principal:
+        """The full check: ``rec`` is the fresh record (``None`` for a plain resolver)."""
         try:
-            if self._service is not None:
-                rec = await self._service.aservice_record(self.name, resource=resource)
-                fast = self._digest_match(rec, parsed)
-                if fast is not None:
-                    return fast
+            if rec is not None and self._service is not None:
                 cred, grace = self._load(self._service, rec, resource)
             else:
                 cred, grace = await self._resolver.aresolve(self.name, resource=resource), None
@@ -191,7 +203,7 @@ class Verifier:
         if digests is None or (digests.blob is not rec.blob and digests.blob != rec.blob):
             return None
         principal = digests.match(parsed, self.clock())
-        if principal is not None:
+        if principal is not None and self.kind != digests.kind:
             self._seen(digests.kind, self._scheme)
         return principal
 
