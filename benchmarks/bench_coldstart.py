@@ -26,8 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchmarks._figures import Figure  # noqa: E402
+from _figures import Figure  # noqa: E402  # the module run.py imports
 
 SETUP = """
 import sys

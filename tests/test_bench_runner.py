@@ -82,3 +82,15 @@ def test_no_match_is_a_clear_error(tmp_path: Path) -> None:
     got = _run("--only", "no-such-bench", "--dir", str(tmp_path))
     assert got.returncode == 2
     assert "no benchmark matches" in got.stderr
+
+
+def test_every_benchmark_uses_the_figure_class_the_runner_checks() -> None:
+    """A module importing ``benchmarks._figures`` gets a second ``Figure`` class, and the
+    runner reports its whole benchmark as an ERROR row (it happened to bench_coldstart)."""
+    offenders = [
+        p.name
+        for p in sorted(RUN.parent.glob("bench_*.py"))
+        if "from benchmarks._figures import" in p.read_text()
+        or "import benchmarks._figures" in p.read_text()
+    ]
+    assert offenders == [], f"import Figure with `from _figures import Figure`: {offenders}"
