@@ -38,6 +38,24 @@ def _check_keys(server: LLMServer, keys: dict[str, str], expected: int) -> None:
         assert r.presented_key == keys[_tag_of(r.body)]
 
 
+def _tenant_keys(
+    store: acp.CredentialStore, server: LLMServer, add_model_credential: Callable[..., Any]
+) -> dict[str, str]:
+    """Each tenant's openai key under its name and its anthropic key under ``<name>_claude``."""
+    keys = {t: add_model_credential(t).api_key.get_secret_value() for t in TENANTS}
+    for t in TENANTS:
+        keys[f"{t}_claude"] = keys[t] + "-c"
+        store.create(
+            f"{t}_claude",
+            acp.ModelServiceCredential(
+                provider="anthropic",
+                api_key=keys[f"{t}_claude"],
+                base_url=server.anthropic_base_url,
+            ),
+        )
+    return keys
+
+
 def _messages(tag: str, i: int) -> Any:
     return [{"role": "user", "content": f"{tag} call {i}"}]
 
@@ -89,15 +107,7 @@ def test_exiting_one_http_client_leaves_the_pool_to_the_others(
 def test_two_tenants_interleaved_in_threads_each_send_their_own_key(
     store: acp.CredentialStore, server: LLMServer, add_model_credential: Callable[..., Any]
 ) -> None:
-    keys = {t: add_model_credential(t).api_key.get_secret_value() for t in TENANTS}
-    for t in TENANTS:
-        store.create(
-            f"{t}_claude",
-            acp.ModelServiceCredential(
-                provider="anthropic", api_key=keys[t] + "-c", base_url=server.anthropic_base_url
-            ),
-        )
-    keys.update({f"{t}_claude": keys[t] + "-c" for t in TENANTS})
+    keys = _tenant_keys(store, server, add_model_credential)
     clients = {t: openai_client(store, t) for t in TENANTS}
     llms = {t: chat_model(store, t, model=OPENAI_MODEL) for t in TENANTS}
     claudes = {t: anthropic_client(store, f"{t}_claude") for t in TENANTS}
@@ -146,14 +156,7 @@ def test_async_clients_work_across_event_loops(
     store: acp.CredentialStore, server: LLMServer, add_model_credential: Callable[..., Any]
 ) -> None:
     """A model built once and used from two ``asyncio.run`` calls (two loops) works in both."""
-    keys = {t: add_model_credential(t).api_key.get_secret_value() for t in TENANTS}
-    for t in TENANTS:
-        store.create(
-            f"{t}_claude",
-            acp.ModelServiceCredential(
-                provider="anthropic", api_key=keys[t] + "-c", base_url=server.anthropic_base_url
-            ),
-        )
+    keys = _tenant_keys(store, server, add_model_credential)
     llm = chat_model(store, "tenant_a", model=OPENAI_MODEL)
     claude = async_anthropic_client(store, "tenant_b_claude")
 
