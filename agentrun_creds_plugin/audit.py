@@ -16,7 +16,6 @@ thread.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import os
@@ -88,6 +87,8 @@ class AuditQueue:
 
     def _help(self) -> None:
         """Over the bound: write one batch from this thread, unless it runs an event loop."""
+        import asyncio  # here, not at import: a cold start does not load asyncio
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:

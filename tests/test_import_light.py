@@ -101,6 +101,8 @@ def test_open_and_first_resolve_build_no_schema_and_load_no_sdk(tmp_path: Path) 
     assert "importlib.metadata" not in modules
     # the AES-GCM primitive only, not the cipher modules around it
     assert "cryptography.hazmat.primitives.ciphers.base" not in modules
+    # a sync caller pays nothing for the async API (asyncio is ~10 ms of imports)
+    assert "asyncio" not in modules
     assert {m.split(".")[0] for m in modules}.isdisjoint(SDKS)
 
 
