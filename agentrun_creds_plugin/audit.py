@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ._threads import to_thread
-from .backends.base import AuditRow
+from .backends.base import UseEvent
 
 __all__ = ["BATCH_ROWS", "HOST", "MAX_QUEUED", "AuditQueue"]
 
@@ -55,11 +55,15 @@ _QUEUES: weakref.WeakSet[AuditQueue] = weakref.WeakSet()
 
 
 class AuditQueue:
-    """A batched writer of ``used`` / ``use_failed`` events."""
+    """A batched writer of ``used`` / ``use_failed`` events.
+
+    ``write(events, pid, host)`` writes one batch in one transaction (a backend's
+    ``append_use_events``).
+    """
 
     def __init__(
         self,
-        write: Callable[[Sequence[AuditRow]], None],
+        write: Callable[[Sequence[UseEvent], int, str], None],
         *,
         interval: float = 0.5,
         prune: Callable[[], None] | None = None,
@@ -70,7 +74,7 @@ class AuditQueue:
         self._prune = prune
         self._prune_every = prune_every
         self._last_prune: float | None = None
-        self._events: deque[tuple[float, str, str | None, str | None, str | None]] = deque()
+        self._events: deque[UseEvent] = deque()
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -79,7 +83,7 @@ class AuditQueue:
         _QUEUES.add(self)
 
     def put(self, action: str, name: str | None, resource: str | None, reason: str | None) -> None:
-        self._events.append((time.time(), action, name, resource, reason))
+        self._events.append((time.time_ns() // 1000, action, name, resource, reason))
         if self._thread is None:
             self._start()
         if len(self._events) > MAX_QUEUED:
@@ -111,7 +115,7 @@ class AuditQueue:
                 return  # another thread wrote meanwhile
             batch = [self._events.popleft() for _ in range(HELP_ROWS)]
             try:
-                self._write([AuditRow(*event, self._pid, HOST) for event in batch])
+                self._write(batch, self._pid, HOST)
             except Exception:
                 self._events.extendleft(reversed(batch))  # the writer thread retries
 
@@ -154,7 +158,7 @@ class AuditQueue:
                 batch = [self._events.popleft() for _ in range(min(pending, BATCH_ROWS))]
                 pending -= len(batch)
                 try:
-                    self._write([AuditRow(*event, pid, HOST) for event in batch])
+                    self._write(batch, pid, HOST)
                 except Exception:
                     self._events.extendleft(reversed(batch))
                     raise

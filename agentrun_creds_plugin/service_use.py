@@ -45,6 +45,23 @@ class ServiceUse(StoreBase):
         """
         return self._gate(name, self._backend.get(name), resource)
 
+    def peek_record(self, name: str) -> Record | None:
+        """The fresh record of a usable credential when the backend reads it without waiting
+        (:attr:`Backend.inline_reads`), else ``None``; not audited. A verifier on an event
+        loop answers the common request with it in one call, and takes the audited
+        :meth:`aservice_record` path on ``None``."""
+        backend = self._backend
+        if not backend.inline_reads:
+            return None
+        rec = backend.get(name)
+        if (
+            rec is None
+            or not rec.enabled
+            or (rec.expires_at is not None and rec.expires_at <= time.time())
+        ):
+            return None
+        return rec
+
     async def aservice_record(self, name: str, *, resource: str | None = None) -> Record:
         return self._gate(name, await self._backend.aget(name), resource)
 

@@ -43,7 +43,7 @@ class StoreBase:
         self._store_id = backend.store_id
         self._closed = False
         self._audit = AuditQueue(
-            backend.append_audit,
+            backend.append_use_events,
             interval=self._settings.audit_flush_interval,
             prune=self._prune_audit,
         )

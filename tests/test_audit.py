@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from agentrun_creds_plugin.audit import AuditQueue
-from agentrun_creds_plugin.backends.base import AuditRow
+from agentrun_creds_plugin.backends.base import AuditRow, UseEvent, use_event_row
+
+
+def rows_to(sink: Any) -> Any:
+    """The queue writes ``(events, pid, host)``; these tests look at the rows they make."""
+
+    def write(events: Sequence[UseEvent], pid: int, host: str) -> None:
+        sink([use_event_row(event, pid, host) for event in events])
+
+    return write
 
 
 def test_events_are_written_in_batches_by_the_background_thread() -> None:
@@ -21,7 +30,7 @@ def test_events_are_written_in_batches_by_the_background_thread() -> None:
         batches.append(list(rows))
         written.set()
 
-    queue = AuditQueue(write, interval=0.05)
+    queue = AuditQueue(rows_to(write), interval=0.05)
     for i in range(100):
         queue.put("used", f"k{i}", "tool:t", None)
     assert written.wait(2)
@@ -42,7 +51,7 @@ def test_a_failed_write_keeps_the_events_for_the_next_round() -> None:
             raise OSError("store briefly unavailable")
         kept.extend(rows)
 
-    queue = AuditQueue(flaky, interval=1.0)
+    queue = AuditQueue(rows_to(flaky), interval=1.0)
     queue.put("used", "a", None, None)
     queue.put("use_failed", "b", None, "disabled")
     with pytest.raises(OSError):
@@ -54,7 +63,7 @@ def test_a_failed_write_keeps_the_events_for_the_next_round() -> None:
 
 def test_flush_interval_is_at_most_one_second_and_close_writes_the_rest() -> None:
     kept: list[AuditRow] = []
-    queue = AuditQueue(kept.extend, interval=30.0)
+    queue = AuditQueue(rows_to(kept.extend), interval=30.0)
     assert queue._interval == 1.0
     start = time.monotonic()
     queue.put("used", "a", None, None)
@@ -73,7 +82,7 @@ def test_the_queue_is_bounded_and_a_queuing_thread_writes_when_it_is_full(
     monkeypatch.setattr(audit, "MAX_QUEUED", 500)
     monkeypatch.setattr(audit, "HELP_ROWS", 100)
     kept: list[AuditRow] = []
-    queue = AuditQueue(kept.extend, interval=1.0)
+    queue = AuditQueue(rows_to(kept.extend), interval=1.0)
     peak = 0
     for i in range(5000):
         queue.put("used", f"k{i}", None, None)

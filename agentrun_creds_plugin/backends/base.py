@@ -47,7 +47,9 @@ __all__ = [
     "ModelRow",
     "Record",
     "Transaction",
+    "UseEvent",
     "audit_query",
+    "use_event_row",
 ]
 
 Freshness = Literal["checked", "notified"]
@@ -97,6 +99,13 @@ class AuditRow(NamedTuple):
     reason: str | None
     pid: int
     host: str
+
+
+#: One queued use event of this process: ``(at_us, action, name, resource, reason)``, the
+#: time in whole microseconds since the epoch (an int: a batch is written as JSON, and
+#: formatting an int costs under half of a float's shortest repr); the queue adds the pid
+#: and host once per batch (see :meth:`Backend.append_use_events`).
+UseEvent = tuple[int, str, str | None, str | None, str | None]
 
 
 class Transaction(abc.ABC):
@@ -213,6 +222,9 @@ class Backend(abc.ABC):
     freshness: ClassVar[Freshness]
     #: True when :meth:`atransaction` runs on native async connections.
     native_async: ClassVar[bool] = False
+    #: True when :meth:`get` never waits on the network or a lock (a local file read), so
+    #: code on an event loop may call it directly instead of awaiting :meth:`aget`.
+    inline_reads: ClassVar[bool] = False
 
     @classmethod
     @abc.abstractmethod
@@ -252,7 +264,12 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def append_audit(self, rows: Sequence[AuditRow]) -> None:
-        """Write a batch of events in one transaction (the use-event queue's flush)."""
+        """Write a batch of events in one transaction."""
+
+    def append_use_events(self, events: Sequence[UseEvent], pid: int, host: str) -> None:
+        """The use-event queue's flush: one process's events in one transaction. A backend
+        may write them more cheaply than as rows (the pid and host are the same for all)."""
+        self.append_audit([use_event_row(event, pid, host) for event in events])
 
     @abc.abstractmethod
     def query_audit(
@@ -312,6 +329,12 @@ class Backend(abc.ABC):
 
     async def aclose(self) -> None:
         await to_thread(self.close)
+
+
+def use_event_row(event: UseEvent, pid: int, host: str) -> AuditRow:
+    """The stored row of a queued use event (the time back in seconds, as a float)."""
+    at_us, action, name, resource, reason = event
+    return AuditRow(at_us / 1_000_000, action, name, resource, reason, pid, host)
 
 
 def audit_query(

@@ -30,8 +30,8 @@ from typing import Any
 
 from ..errors import StoreUnavailableError
 from ..settings import Settings
-from ._sqlite_change import ReadState, shm_fd
-from .base import AuditRow, Backend, ModelRow, Record, Transaction, audit_query
+from ._sqlite_change import ReadState, shm_file
+from .base import AuditRow, Backend, ModelRow, Record, Transaction, UseEvent, audit_query
 
 __all__ = ["SQLiteBackend", "parse_sqlite_url"]
 
@@ -211,6 +211,14 @@ _INSERT_AUDIT_JSON = (
 )
 
 
+_INSERT_EVENTS_JSON = (
+    "INSERT INTO audit(at, action, name, resource, reason, pid, host) "
+    "SELECT json_extract(value, '$[0]') / 1e6, "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(1, 5))
+    + ", ?2, ?3 FROM json_each(?1)"
+)
+
+
 def _audit_payload(rows: Sequence[AuditRow]) -> str:
     """A batch as one JSON array: inserted by one statement that runs in SQLite's C code
     with the GIL released, so a busy process does not stretch the write transaction."""
@@ -227,6 +235,7 @@ class SQLiteBackend(Backend):
     """A SQLite file in WAL mode; see the module docstring for how reads stay fresh."""
 
     freshness = "checked"
+    inline_reads = True
 
     @classmethod
     def from_url(cls, url: str, settings: Settings) -> SQLiteBackend:
@@ -244,6 +253,7 @@ class SQLiteBackend(Backend):
         self._write_lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
+        _BACKENDS.add(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -294,7 +304,8 @@ class SQLiteBackend(Backend):
             # again and again would otherwise keep a connection per thread it ever ran.
             conn = self._connect(track=False)
             conn.execute("PRAGMA data_version").fetchone()  # opens the -shm file
-            st = ReadState(conn, shm_fd(f"{self.path}-shm"))
+            shm = shm_file(f"{self.path}-shm")
+            st = ReadState(conn, *(shm or (None, None)))
             with self._conns_lock:
                 self._readers.add(st)
             self._local.st = st
@@ -363,13 +374,13 @@ class SQLiteBackend(Backend):
         return str(self.path.with_name(self.path.name + ".key"))
 
     async def aget(self, name: str) -> Record | None:
-        """Inline: a WAL read never waits for a lock and costs microseconds, far less than a
-        hop to a worker thread."""
+        """Inline (:attr:`inline_reads`): a WAL read never waits for a lock and costs
+        microseconds, far less than a hop to a worker thread."""
         return self.get(name)
 
     def get(self, name: str) -> Record | None:
         st: ReadState | None = getattr(self._local, "st", None)
-        if st is None or st.pid != os.getpid():
+        if st is None:  # a new thread, or a forked child (see _forget_reads_after_fork)
             st = self._read_state()
         if st.unchanged():
             rec = st.cache.get(name, _MISSING)
@@ -436,6 +447,15 @@ class SQLiteBackend(Backend):
             with self._write() as c:
                 _insert_audit(c, rows, payload)
 
+    def append_use_events(self, events: Sequence[UseEvent], pid: int, host: str) -> None:
+        """As :meth:`append_audit`, with the pid and host bound once: the events go as they
+        were queued (no row objects) and SQLite extracts five values per row, not seven,
+        about a third less of the writer thread's time per event."""
+        if events:
+            payload = json.dumps(events)  # built before the writer lock is taken
+            with self._write() as c:
+                c.execute(_INSERT_EVENTS_JSON, (payload, pid, host))
+
     def query_audit(
         self,
         *,
@@ -466,6 +486,20 @@ class SQLiteBackend(Backend):
                 conn.close()
         self._writer = None
         self._local = threading.local()
+
+
+_BACKENDS: weakref.WeakSet[SQLiteBackend] = weakref.WeakSet()
+
+
+def _forget_reads_after_fork() -> None:
+    """In a forked child, every backend's read states are the parent's: drop them, so the
+    next read makes its own connection. This hook is why a read need not compare the pid
+    with ``os.getpid()``, a system call, on every resolve."""
+    for backend in list(_BACKENDS):
+        backend._local = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_reads_after_fork)
 
 
 def _unavailable(exc: sqlite3.Error, timeout: float) -> StoreUnavailableError:

@@ -135,13 +135,18 @@ class KeyDigests:
         """The Principal when the header carries an accepted value exactly, else ``None``
         (the caller then runs the full verification, which names the mistake)."""
         raw = headers.raw
-        if raw is None:
-            text = headers.get(self.header)
-            value = _latin1(text) if text is not None else None
-        else:
-            value = self._scan(raw)
-        if value is None:
-            return None
+        if raw is not None:
+            return self.match_raw(raw, now)
+        text = headers.get(self.header)
+        value = _latin1(text) if text is not None else None
+        return self._judge(value, now) if value is not None else None
+
+    def match_raw(self, raw: list[tuple[bytes, bytes]], now: float) -> Principal | None:
+        """:meth:`match` on ASGI raw headers (a list of ``(name, value)`` byte pairs)."""
+        value = self._scan(raw)
+        return self._judge(value, now) if value is not None else None
+
+    def _judge(self, value: bytes, now: float) -> Principal | None:
         sent = _digest(value)
         # Compare with both (no short-circuit) so timing says nothing about which matched.
         current_ok = hmac.compare_digest(sent, self._current)

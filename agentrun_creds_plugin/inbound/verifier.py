@@ -94,6 +94,9 @@ class Verifier:
         self._jwt: tuple[int, bytes, CredentialBase] | None = None
         self._digests: KeyDigests | None = None
         self._last_static: tuple[CredentialBase, Any] | None = None
+        peek = getattr(resolver, "peek_record", None) if self._service is not None else None
+        self._peek: Callable[[str], Record | None] | None = peek
+        self._record_use = self._service.record_service_use if self._service else None
 
     def __repr__(self) -> str:
         return f"Verifier(credential={self.name!r})"
@@ -152,13 +155,37 @@ class Verifier:
             self.record(principal, resource)
         return principal
 
+    def accept_exact(self, headers: Any, resource: str | None) -> Principal | None:
+        """The common request answered in one synchronous call, or ``None``: the Principal
+        when ASGI raw ``headers`` carry an accepted API key or Basic value exactly and the
+        record, read without waiting (``peek_record``), is the version the digests were
+        made from. Audited as :meth:`averify` audits an accepted request. ``None`` (anything
+        else: first request, a change, a refusal, a backend that reads over the network)
+        means "await :meth:`averify`", which reads, decides, audits and names the reason.
+        """
+        digests = self._digests
+        peek = self._peek
+        record_use = self._record_use
+        if digests is None or peek is None or record_use is None or type(headers) is not list:
+            return None
+        try:
+            rec = peek(self.name)
+        except Exception:  # e.g. the store is unavailable: averify raises what it should
+            return None
+        if rec is None or (rec.blob is not digests.blob and rec.blob != digests.blob):
+            return None
+        principal = digests.match_raw(headers, self.clock())
+        if principal is not None:
+            record_use(self.name, resource, accepted=True, reason=_reason_of(principal))
+        return principal
+
     def record(self, outcome: Outcome, resource: str | None) -> None:
         """Queue the audit event of one request's outcome (never the token or key)."""
         service = self._service
         if service is None:
             return
         if isinstance(outcome, Principal):
-            reason = "previous secret (grace period)" if outcome.matched == "previous" else None
+            reason = _reason_of(outcome)
             service.record_service_use(self.name, resource, accepted=True, reason=reason)
         elif not getattr(outcome, "_audited", False):
             service.record_service_use(self.name, resource, accepted=False, reason=outcome.reason)
@@ -311,6 +338,11 @@ class Verifier:
                     )
                     self._sources[key] = source
         return source
+
+
+def _reason_of(accepted: Principal) -> str | None:
+    """The audit reason of an accepted request: only a grace-period match has one."""
+    return "previous secret (grace period)" if accepted.matched == "previous" else None
 
 
 def make_verifier(resolver: CredentialResolver, name: str) -> Verifier:

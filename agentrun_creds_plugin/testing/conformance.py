@@ -12,7 +12,14 @@ import time
 
 import pytest
 
-from agentrun_creds_plugin.backends.base import AuditRow, Backend, ModelRow, Record
+from agentrun_creds_plugin.backends.base import (
+    AuditRow,
+    Backend,
+    ModelRow,
+    Record,
+    UseEvent,
+    use_event_row,
+)
 
 
 def record(
@@ -95,6 +102,23 @@ class BackendConformance:
         with backend.transaction() as tx:
             tx.delete_model("gpt")
         assert backend.get_model("gpt") is None
+
+    def test_use_events_are_written_as_rows_of_their_process(self, backend: Backend) -> None:
+        """The use-event queue's batch: the pid and host given once, every value kept (text
+        with quotes and non-ASCII, ``None``), the time back in seconds to the microsecond."""
+        failed = 'missing header "X-Api-Key" \u00e9'
+        events: list[UseEvent] = [
+            (1700000000123456, "used", "a", "route:GET /x", None),
+            (1700000001500000, "use_failed", "b", None, failed),
+        ]
+        backend.append_use_events(events, 4242, "host-\u00e9")
+        backend.append_use_events([], 1, "empty")  # nothing to write is not an error
+        got = backend.query_audit(name=None, limit=10, since=None, action=None, resource=None)
+        assert got == [
+            AuditRow(1700000001.5, "use_failed", "b", None, failed, 4242, "host-\u00e9"),
+            AuditRow(1700000000.123456, "used", "a", "route:GET /x", None, 4242, "host-\u00e9"),
+        ]
+        assert got == [use_event_row(e, 4242, "host-\u00e9") for e in reversed(events)]
 
     def test_audit_query_and_prune(self, backend: Backend) -> None:
         rows = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import threading
@@ -95,6 +96,7 @@ def test_wal_index_fast_path_is_used_and_trips_on_every_commit(tmp_path: Path) -
     assert reader.get("a") is not None
     state = reader._read_state()
     assert state.shm is not None  # the header is readable here, so reads skip the pragma
+    assert state.view is not None  # ... through a mapping: no system call per read
     assert state.unchanged()
     for version in range(2, 12):
         with writer.transaction() as tx:
@@ -105,6 +107,61 @@ def test_wal_index_fast_path_is_used_and_trips_on_every_commit(tmp_path: Path) -
         assert state.unchanged()
     reader.close()
     writer.close()
+
+
+def test_header_read_without_a_mapping_still_trips_on_every_commit(tmp_path: Path) -> None:
+    """Where the -shm file cannot be mapped, the header is read with pread: same answers."""
+    reader = SQLiteBackend(tmp_path / "c.db")
+    writer = SQLiteBackend(tmp_path / "c.db")
+    with writer.transaction() as tx:
+        tx.insert(record("a"))
+    assert reader.get("a") is not None
+    state = reader._read_state()
+    state.view = None
+    state.header = state.header_now()
+    assert state.header and state.unchanged()
+    with writer.transaction() as tx:
+        tx.replace(record("a", version=2))
+    assert not state.unchanged()
+    got = reader.get("a")
+    assert got is not None and got.version == 2 and state.unchanged()
+    reader.close()
+    writer.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_reads_through_its_own_connection(tmp_path: Path) -> None:
+    """Reads do not ask for the pid; a fork hook drops the parent's read state in the child,
+    whose next read opens its own connection and still sees commits made after the fork."""
+    backend = SQLiteBackend(tmp_path / "c.db")
+    with backend.transaction() as tx:
+        tx.insert(record("a"))
+    assert backend.get("a") is not None
+    parent = backend._read_state()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            other = SQLiteBackend(tmp_path / "c.db")
+            with other.transaction() as tx:
+                tx.replace(record("a", version=7))
+            got = backend.get("a")
+            state = backend._read_state()
+            fresh = got is not None and got.version == 7
+            own = state is not parent and state.conn is not parent.conn
+            os.write(write_fd, b"ok" if fresh and own and state.pid == os.getpid() else b"no")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read_fd, 2) == b"ok" and os.waitstatus_to_exitcode(status) == 0
+    os.close(read_fd)
+    assert backend._read_state() is parent  # the parent's state is untouched
+    got = backend.get("a")
+    assert got is not None and got.version == 7
+    backend.close()
 
 
 def test_fast_path_follows_the_shm_file_sqlite_recreates(tmp_path: Path) -> None:
