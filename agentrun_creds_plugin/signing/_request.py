@@ -120,6 +120,8 @@ def utc(now: datetime | float) -> datetime:
     ``datetime.now()`` would silently be off by the local UTC offset (Tencent's docs warn
     about exactly this failure between 00:00 and 08:00 in UTC+8).
     """
+    if type(now) is datetime and now.tzinfo is UTC:
+        return now  # datetime.now(UTC), the usual clock: nothing to check or convert
     if type(now) is float or type(now) is int:
         return datetime.fromtimestamp(now, UTC)
     if not isinstance(now, datetime):

@@ -24,9 +24,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Required, TypedDict, Unpack
+from typing import Any, NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
+    _IPAD,
+    _OPAD,
     EMPTY_SHA256,
     HeadersInput,
     Request,
@@ -322,7 +324,6 @@ _Wire = tuple[str, str, str, str, Iterable[tuple[str, str]], bytes]
 
 def _sign(
     wire: _Wire,
-    *,
     access_key_id: str,
     access_key_secret: str,
     now: datetime | float,
@@ -338,37 +339,136 @@ def _sign(
     if payload_hash is None:
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     grouped = group_headers(headers, _NEVER_SIGNED)
-    added: list[tuple[str, str]] = []
-    if action is not None:
-        added.append(("x-acs-action", action))
-        grouped["x-acs-action"] = [action]
-    elif "x-acs-action" not in grouped:
+    if action is None and "x-acs-action" not in grouped:
         raise ValueError("ACS3 needs the API name: pass action= or send x-acs-action")
-    if version is not None:
-        added.append(("x-acs-version", version))
-        grouped["x-acs-version"] = [version]
-    elif "x-acs-version" not in grouped:
+    if version is None and "x-acs-version" not in grouped:
         raise ValueError("ACS3 needs the API version: pass version= or send x-acs-version")
     date = iso_extended(utc(now))
     if nonce is None:
         nonce = new_nonce()
-    added.append(("x-acs-date", date))
-    added.append(("x-acs-signature-nonce", nonce))
-    added.append(("x-acs-content-sha256", payload_hash))
-    grouped["x-acs-date"] = [date]
-    grouped["x-acs-signature-nonce"] = [nonce]
-    grouped["x-acs-content-sha256"] = [payload_hash]
+    added: list[tuple[str, str]]
+    if action is not None and version is not None:
+        added = [
+            ("x-acs-action", action),
+            ("x-acs-version", version),
+            ("x-acs-date", date),
+            ("x-acs-signature-nonce", nonce),
+            ("x-acs-content-sha256", payload_hash),
+        ]
+    else:
+        added = [("x-acs-action", action)] if action is not None else []
+        if version is not None:
+            added.append(("x-acs-version", version))
+        added.append(("x-acs-date", date))
+        added.append(("x-acs-signature-nonce", nonce))
+        added.append(("x-acs-content-sha256", payload_hash))
     if security_token:
         added.append(("x-acs-security-token", security_token))
-        grouped["x-acs-security-token"] = [security_token]
-    block, signed = _headers_block(grouped, url_host, sign_all_headers)
+    if action is not None and version is not None and not _has_acs_header(grouped):
+        block, signed = _headers_block_with_acs(
+            grouped, url_host, sign_all_headers, action, version, date, nonce, payload_hash,
+            security_token,
+        )  # fmt: skip
+    else:
+        for name, value in added:
+            grouped[name] = [value]
+        block, signed = _headers_block(grouped, url_host, sign_all_headers)
     uri = path if path == "/" else encode_path_once(path)
     creq = f"{method}\n{uri}\n{canonical_query}\n{block}\n{signed}\n{payload_hash}"
     sts = f"{ALGORITHM}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-    sig = hmac_sha256(access_key_secret.encode(), sts.encode()).hex()
+    sig = _hmac_with_secret(access_key_id, access_key_secret, sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={access_key_id},SignedHeaders={signed},Signature={sig}"
     added.append(("Authorization", auth))
     return added, creq, sts, sig, auth, signed
+
+
+def _has_acs_header(grouped: dict[str, list[str]]) -> bool:
+    for name in grouped:
+        if name.startswith("x-acs-"):
+            return True
+    return False
+
+
+# The x-acs-* headers every signature adds, in sorted order (with and without the STS token).
+_ACS_SIGNED = (
+    "x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version",
+    "x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-security-token;"
+    "x-acs-signature-nonce;x-acs-version",
+)
+
+
+def _headers_block_with_acs(
+    grouped: dict[str, list[str]],
+    host: str | None,
+    sign_all: bool,
+    action: str,
+    version: str,
+    date: str,
+    nonce: str,
+    payload_hash: str,
+    security_token: str | None,
+) -> tuple[str, str]:
+    """:func:`_headers_block` of ``grouped`` plus the x-acs-* headers the signature adds,
+    for headers that carry no x-acs-* of their own.
+
+    Those added headers then sort as one run (every other name sorts wholly before or
+    after ``x-acs-``), so they are written with one format instead of one line each: the
+    header block was a quarter of an ACS3 signature.
+    """
+    if "host" not in grouped:
+        if not host:
+            raise ValueError("a Host header (or a URL host) is required for ACS3")
+        grouped["host"] = [host]
+    if sign_all:
+        names = sorted(grouped)
+    else:
+        names = sorted([name for name in grouped if name in _DEFAULT_SIGNED])
+    lines = []
+    before = 0
+    for name in names:
+        values = grouped[name]
+        if name < "x-acs-":
+            before += 1
+        if len(values) == 1:
+            lines.append(f"{name}:{values[0].strip()}\n")
+        else:
+            lines.append(f"{name}:{','.join(sorted([v.strip() for v in values]))}\n")
+    token = f"x-acs-security-token:{security_token.strip()}\n" if security_token else ""
+    lines.insert(
+        before,
+        f"x-acs-action:{action.strip()}\nx-acs-content-sha256:{payload_hash.strip()}\n"
+        f"x-acs-date:{date.strip()}\n{token}x-acs-signature-nonce:{nonce.strip()}\n"
+        f"x-acs-version:{version.strip()}\n",
+    )
+    names.insert(before, _ACS_SIGNED[1 if token else 0])
+    return "".join(lines), ";".join(names)
+
+
+# HMAC-SHA256 states (inner, outer) keyed with an AccessKey secret, by (access key id, two
+# hashes of the secret): ACS3 signs with the secret itself, and starting from the saved
+# states saves hashing the two 64-byte pads, about 0.5 µs of each signature. The secret is
+# not kept: CPython's str hash (SipHash under the per-process random PYTHONHASHSEED key)
+# of the secret and of the secret plus a NUL, 128 bits next to the id, finds its entry,
+# as in the SigV4 flow's key cache; a rotated secret gets its own entry. Bounded.
+_SECRET_STATES: dict[tuple[str, int, int], tuple[Any, Any]] = {}
+_SECRET_STATES_MAX = 256
+
+
+def _hmac_with_secret(access_key_id: str, secret: str, msg: bytes) -> bytes:
+    slot = (access_key_id, hash(secret), hash(secret + "\0"))
+    states = _SECRET_STATES.get(slot)
+    if states is None:
+        key = secret.encode()
+        padded = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        states = (hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD)))
+        if len(_SECRET_STATES) >= _SECRET_STATES_MAX:
+            _SECRET_STATES.clear()
+        _SECRET_STATES[slot] = states
+    inner = states[0].copy()
+    inner.update(msg)
+    outer = states[1].copy()
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def sign_request(request: Request, **options: Unpack[Acs3Options]) -> SigningResult:
@@ -415,15 +515,15 @@ def sign(
     wire: _Wire = (method.upper(), host, path, query, iter_headers(headers), body_bytes)
     return _sign(
         wire,
-        access_key_id=access_key_id,
-        access_key_secret=access_key_secret,
-        now=now,
-        nonce=nonce,
-        security_token=security_token,
-        action=action,
-        version=version,
-        sign_all_headers=sign_all_headers,
-        payload_hash=payload_hash,
+        access_key_id,
+        access_key_secret,
+        now,
+        nonce,
+        security_token,
+        action,
+        version,
+        sign_all_headers,
+        payload_hash,
     )[0]
 
 
