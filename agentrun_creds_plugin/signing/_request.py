@@ -276,7 +276,9 @@ def split_url(url: str) -> tuple[str, str, str, str]:
     """
     # The usual lower-case "https://" or "http://" URL is split with str methods, a
     # quarter cheaper than the regular expression and equal to it (a test compares).
-    if url.startswith("https://"):
+    if type(url) is not str:
+        rest = ""  # the regular expression's own TypeError for what is not text
+    elif url.startswith("https://"):
         scheme, rest = "https", url[8:]
     elif url.startswith("http://"):
         scheme, rest = "http", url[7:]

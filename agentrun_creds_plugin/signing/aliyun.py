@@ -478,6 +478,24 @@ def sign_request(request: Request, **options: Unpack[Acs3Options]) -> SigningRes
     return SigningResult(*_sign(wire, **options))
 
 
+# URL -> (host, raw path, canonical query string): splitting the URL and decoding,
+# re-encoding and sorting its query was a seventh of a signature, and an API client signs
+# the same URLs again and again. Pure functions of the URL text; bounded, emptied when
+# full. (The URL only: an ACS3 credential travels in headers, never in the URL.)
+_URL_PARTS: dict[str, tuple[str, str, str]] = {}
+_URL_PARTS_MAX = 256
+
+
+def _url_parts(url: str) -> tuple[str, str, str]:
+    _, host, path, raw_query = split_url(url)
+    parts = (host, path, sorted_raw_query(raw_query))
+    if type(url) is str:
+        if len(_URL_PARTS) >= _URL_PARTS_MAX:
+            _URL_PARTS.clear()
+        _URL_PARTS[url] = parts
+    return parts
+
+
 def sign(
     method: str,
     url: str,
@@ -509,10 +527,11 @@ def sign(
     ``host``/``content-type``/``content-md5``/``x-acs-*``. ``payload_hash`` skips
     hashing a large body already hashed.
     """
-    _, host, path, raw_query = split_url(url)
+    parts = _URL_PARTS.get(url)
+    if parts is None:
+        parts = _url_parts(url)
     body_bytes = body if type(body) is bytes else to_bytes(body)
-    query = sorted_raw_query(raw_query)
-    wire: _Wire = (method.upper(), host, path, query, iter_headers(headers), body_bytes)
+    wire: _Wire = (method.upper(), *parts, iter_headers(headers), body_bytes)
     return _sign(
         wire,
         access_key_id,
