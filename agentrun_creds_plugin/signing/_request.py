@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from urllib.parse import quote_from_bytes, quote_plus, unquote_to_bytes, urlencode
 
 __all__ = [
@@ -230,7 +230,7 @@ def join_query(query: QueryPairs) -> str:
     return "&".join(name if value is None else f"{name}={value}" for name, value in query)
 
 
-def form_urlencode(query: Mapping[object, object] | Iterable[tuple[object, object]]) -> str:
+def form_urlencode(query: Mapping[Any, object] | Iterable[tuple[Any, object]]) -> str:
     """``urllib.parse.urlencode(query)``, byte for byte, about three times cheaper.
 
     The query string a caller (or the official Tencent SDK) builds from a dict of
@@ -242,7 +242,7 @@ def form_urlencode(query: Mapping[object, object] | Iterable[tuple[object, objec
     (``doseq`` is not offered: a list value is quoted as its ``str``, as there).
     """
     if hasattr(query, "items"):
-        pairs: Iterable[tuple[object, object]] = query.items()
+        pairs: Iterable[tuple[Any, object]] = query.items()
     elif type(query) is list or type(query) is tuple:
         if query and type(query[0]) is not tuple:
             return urlencode(query)  # raises urlencode's own TypeError (or handles it alike)

@@ -142,8 +142,9 @@ def encode_params(params: Mapping[str, object] | None) -> str:
 
 
 def _flatten(prefix: str | None, value: object, out: dict[str, object]) -> None:
-    # The SDK's AbstractClient._format_params, writing into one dict: the same keys in
-    # the same first-seen order with the same last-written values as its dict.update.
+    # The SDK's AbstractClient._format_params (its "{0}.{1}".format is this f-string),
+    # writing into one dict: the same keys in the same first-seen order with the same
+    # last-written values as its dict.update of each nested result.
     if value is None:
         return  # the SDK drops a None at any depth
     if isinstance(value, (list, tuple)):
@@ -151,7 +152,7 @@ def _flatten(prefix: str | None, value: object, out: dict[str, object]) -> None:
             _flatten(f"{prefix}.{index}" if prefix else f"{index}", item, out)
     elif isinstance(value, dict):
         for name, item in value.items():
-            _flatten("{0}.{1}".format(prefix, name) if prefix else "{0}".format(name), item, out)
+            _flatten(f"{prefix}.{name}" if prefix else f"{name}", item, out)
     else:
         out[prefix] = value  # type: ignore[index]
 

@@ -283,7 +283,9 @@ def _generic(
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=6),
-    st.lists(st.tuples(st.sampled_from(["a", "A", "k~", "é", "a b", "x"]), _QUERY_PART), max_size=5),
+    st.lists(
+        st.tuples(st.sampled_from(["a", "A", "k~", "é", "a b", "x"]), _QUERY_PART), max_size=5
+    ),
     st.booleans(),
     st.booleans(),
     st.sampled_from(["DescribeInstances", " Padded "]),
@@ -369,7 +371,7 @@ def test_many_urls_and_secrets_stay_correct_past_the_cache_bounds() -> None:
             version="2014-05-26",
         )
         sent = Request.from_url("GET", url).with_headers(added[:-1])
-        creq, signed = aliyun.canonical_request_for(sent)
+        creq, _ = aliyun.canonical_request_for(sent)
         expected = aliyun.signature(secret, aliyun.string_to_sign(creq))
         assert dict(added)["Authorization"].endswith(f"Signature={expected}")
     assert len(aliyun._URL_PARTS) <= aliyun._URL_PARTS_MAX

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
-from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
