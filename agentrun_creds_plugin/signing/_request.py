@@ -363,12 +363,17 @@ def sorted_raw_query(raw_query: str) -> str:
     if not raw_query:
         return ""
     if _PLAIN_QUERY_RE.fullmatch(raw_query):
-        # Sorting "name\0value" strings orders pairs exactly like (name, value) tuples,
-        # because NUL sorts below every character a plain name can contain.
-        segments = raw_query.replace("=", "\0").split("&")
-        segments.sort()
-        return "&".join(segments).replace("\0", "=")
+        return _sort_plain_query(raw_query)
     return sorted_query(parse_query(raw_query))
+
+
+def _sort_plain_query(raw_query: str) -> str:
+    """:func:`sorted_raw_query` of a query that matches ``_PLAIN_QUERY_RE``."""
+    # Sorting "name\0value" strings orders pairs exactly like (name, value) tuples,
+    # because NUL sorts below every character a plain name can contain.
+    segments = raw_query.replace("=", "\0").split("&")
+    segments.sort()
+    return "&".join(segments).replace("\0", "=")
 
 
 def encode_path_once(path: str) -> str:

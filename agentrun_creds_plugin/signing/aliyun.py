@@ -29,9 +29,11 @@ from typing import Any, NamedTuple, Required, TypedDict, Unpack
 from ._request import (
     _IPAD,
     _OPAD,
+    _PLAIN_QUERY_RE,
     EMPTY_SHA256,
     HeadersInput,
     Request,
+    _sort_plain_query,
     canonical_request,
     encode_path_once,
     group_headers,
@@ -338,11 +340,13 @@ def _sign(
     method, url_host, path, canonical_query, headers, body = wire
     if payload_hash is None:
         payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-    grouped = group_headers(headers, _NEVER_SIGNED)
-    if action is None and "x-acs-action" not in grouped:
-        raise ValueError("ACS3 needs the API name: pass action= or send x-acs-action")
-    if version is None and "x-acs-version" not in grouped:
-        raise ValueError("ACS3 needs the API version: pass version= or send x-acs-version")
+    single = _single_headers(headers) if action is not None and version is not None else None
+    if single is None:
+        grouped = group_headers(headers, _NEVER_SIGNED)
+        if action is None and "x-acs-action" not in grouped:
+            raise ValueError("ACS3 needs the API name: pass action= or send x-acs-action")
+        if version is None and "x-acs-version" not in grouped:
+            raise ValueError("ACS3 needs the API version: pass version= or send x-acs-version")
     date = iso_extended(utc(now))
     if nonce is None:
         nonce = new_nonce()
@@ -364,9 +368,9 @@ def _sign(
         added.append(("x-acs-content-sha256", payload_hash))
     if security_token:
         added.append(("x-acs-security-token", security_token))
-    if action is not None and version is not None and not _has_acs_header(grouped):
+    if single is not None and action is not None and version is not None:
         block, signed = _headers_block_with_acs(
-            grouped, url_host, sign_all_headers, action, version, date, nonce, payload_hash,
+            single, url_host, sign_all_headers, action, version, date, nonce, payload_hash,
             security_token,
         )  # fmt: skip
     else:
@@ -382,11 +386,19 @@ def _sign(
     return added, creq, sts, sig, auth, signed
 
 
-def _has_acs_header(grouped: dict[str, list[str]]) -> bool:
-    for name in grouped:  # noqa: SIM110 (a loop: a third of the cost of any() here)
-        if name.startswith("x-acs-"):
-            return True
-    return False
+def _single_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str] | None:
+    """Lower-cased name -> value of headers that are each sent once and carry no x-acs-*
+    of their own (``None`` otherwise: the general path then groups them); the headers
+    never signed are left out, as :func:`~._request.group_headers` leaves them."""
+    found: dict[str, str] = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname in _NEVER_SIGNED:
+            continue
+        if lname in found or lname.startswith("x-acs-"):
+            return None
+        found[lname] = value
+    return found
 
 
 # The x-acs-* headers every signature adds, in sorted order (with and without the STS token).
@@ -398,7 +410,7 @@ _ACS_SIGNED = (
 
 
 def _headers_block_with_acs(
-    grouped: dict[str, list[str]],
+    single: dict[str, str],
     host: str | None,
     sign_all: bool,
     action: str,
@@ -408,31 +420,27 @@ def _headers_block_with_acs(
     payload_hash: str,
     security_token: str | None,
 ) -> tuple[str, str]:
-    """:func:`_headers_block` of ``grouped`` plus the x-acs-* headers the signature adds,
-    for headers that carry no x-acs-* of their own.
+    """:func:`_headers_block` of headers from :func:`_single_headers` plus the x-acs-*
+    headers the signature adds.
 
     Those added headers then sort as one run (every other name sorts wholly before or
     after ``x-acs-``), so they are written with one format instead of one line each: the
     header block was a quarter of an ACS3 signature.
     """
-    if "host" not in grouped:
+    if "host" not in single:
         if not host:
             raise ValueError("a Host header (or a URL host) is required for ACS3")
-        grouped["host"] = [host]
+        single["host"] = host
     if sign_all:
-        names = sorted(grouped)
+        names = sorted(single)
     else:
-        names = sorted([name for name in grouped if name in _DEFAULT_SIGNED])
-    lines = []
+        names = sorted([name for name in single if name in _DEFAULT_SIGNED])
+    lines = [f"{name}:{single[name].strip()}\n" for name in names]
     before = 0
     for name in names:
-        values = grouped[name]
-        if name < "x-acs-":
-            before += 1
-        if len(values) == 1:
-            lines.append(f"{name}:{values[0].strip()}\n")
-        else:
-            lines.append(f"{name}:{','.join(sorted([v.strip() for v in values]))}\n")
+        if name > "x-acs-":
+            break
+        before += 1
     token = f"x-acs-security-token:{security_token.strip()}\n" if security_token else ""
     lines.insert(
         before,
@@ -486,9 +494,22 @@ _URL_PARTS: dict[str, tuple[str, str, str]] = {}
 _URL_PARTS_MAX = 256
 
 
+# An https URL whose host is lower-case (no port, no user), whose path and query are
+# plain (unreserved characters, every pair name=value): split_url and sorted_raw_query
+# would only sort its query, so one match does their work (a test compares).
+_PLAIN_URL_RE = re.compile(
+    rf"https://([a-z0-9.\-]+)(/[A-Za-z0-9\-_.~/]*)?(?:\?({_PLAIN_QUERY_RE.pattern}))?"
+)
+
+
 def _url_parts(url: str) -> tuple[str, str, str]:
-    _, host, path, raw_query = split_url(url)
-    parts = (host, path, sorted_raw_query(raw_query))
+    plain = _PLAIN_URL_RE.fullmatch(url) if type(url) is str else None
+    if plain is not None:
+        host, path, query = plain.groups()
+        parts = (host, path or "", _sort_plain_query(query) if query else "")
+    else:
+        _, host, path, raw_query = split_url(url)
+        parts = (host, path, sorted_raw_query(raw_query))
     if type(url) is str:
         if len(_URL_PARTS) >= _URL_PARTS_MAX:
             _URL_PARTS.clear()

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentrun_creds_plugin.signing import Request, aliyun
+from agentrun_creds_plugin.signing._request import sorted_raw_query, split_url
 from tests.signing.vectors import body_of, headers_of, load_vectors, signing_time
 
 AK = "LTAI5tEXAMPLEEXAMPLEEXAM"
@@ -377,3 +378,25 @@ def test_many_urls_and_secrets_stay_correct_past_the_cache_bounds() -> None:
     assert len(aliyun._URL_PARTS) <= aliyun._URL_PARTS_MAX
     assert len(aliyun._SECRET_STATES) <= aliyun._SECRET_STATES_MAX
     assert not any(SECRET in repr(key) for key in aliyun._SECRET_STATES)  # never the secret
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://"]),
+    st.text(st.sampled_from("ab.-9A:@"), min_size=0, max_size=8),
+    st.text(st.sampled_from("/aZ9-._~%20 é"), max_size=8),
+    st.text(st.sampled_from("aZ9-._~=&%+ é#"), max_size=16),
+    st.booleans(),
+)
+def test_url_parts_agree_with_split_url_and_sorted_raw_query(
+    scheme: str, host: str, path: str, query: str, with_query: bool
+) -> None:
+    """The one-match split of plain https URLs is split_url + sorted_raw_query."""
+    url = f"{scheme}{host}{path}" + (f"?{query}" if with_query else "")
+    try:
+        _, want_host, want_path, raw_query = split_url(url)
+    except ValueError:
+        with pytest.raises(ValueError):
+            aliyun._url_parts(url)
+        return
+    assert aliyun._url_parts(url) == (want_host, want_path, sorted_raw_query(raw_query))
