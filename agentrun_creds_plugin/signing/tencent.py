@@ -406,10 +406,11 @@ def _sign(
     query = "" if method == "POST" else raw_query
     creq = f"{method}\n/\n{query}\n{block}\n{signed}\n{payload_hash}"
     sts = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-    if signing_key:
+    if type(signing_key) is bytes and signing_key:
         sig = _hmac_with_signing_key(signing_key, sts.encode()).hex()
     else:
-        sig = hmac_sha256(derive_signing_key(secret_key, date, service), sts.encode()).hex()
+        key = signing_key or derive_signing_key(secret_key, date, service)
+        sig = hmac_sha256(key, sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     added.append(("Authorization", auth))
     return added, creq, sts, sig, auth, signed, scope
@@ -430,7 +431,7 @@ def _hmac_with_signing_key(key: bytes, msg: bytes) -> bytes:
         states = (hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD)))
         if len(_KEY_STATES) >= _KEY_STATES_MAX:
             _KEY_STATES.clear()
-        _KEY_STATES[bytes(key)] = states
+        _KEY_STATES[key] = states
     inner = states[0].copy()
     inner.update(msg)
     outer = states[1].copy()

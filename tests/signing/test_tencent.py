@@ -360,7 +360,7 @@ def test_vectors_through_every_clock_and_key_path(item: dict[str, Any]) -> None:
     ]
     expected = item["expected"]["authorization"]
     for clock in clocks:
-        for signing_key in (None, key, bytes(key)):
+        for signing_key in (None, key, bytearray(key)):
             headers = tencent.sign(
                 item["request"]["method"],
                 item["request"]["url"],
