@@ -16,6 +16,7 @@ from agentrun_creds_plugin.signing import Request
 from agentrun_creds_plugin.signing._request import (
     _URL_RE,
     EMPTY_SHA256,
+    _host_from_authority,
     form_urlencode,
     header_pairs,
     hmac_sha256,
@@ -154,8 +155,6 @@ def _regex_split(url: str) -> tuple[str, str, str, str]:
     scheme, authority, path, query = match.groups()
     host = authority.lower()
     if "@" in host or ":" in host:
-        from agentrun_creds_plugin.signing._request import _host_from_authority
-
         host = _host_from_authority(scheme.lower(), host)
     return scheme.lower(), host, path, query or ""
 
