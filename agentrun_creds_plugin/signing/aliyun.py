@@ -40,7 +40,6 @@ from ._request import (
     header_pairs,
     hmac_sha256,
     iso_extended,
-    iter_headers,
     sha256_hex,
     sorted_query,
     sorted_raw_query,
@@ -349,7 +348,7 @@ def _sign(
             raise ValueError("ACS3 needs the API version: pass version= or send x-acs-version")
     date = iso_extended(utc(now))
     if nonce is None:
-        nonce = new_nonce()
+        nonce = os.urandom(16).hex()  # new_nonce(), without the call
     added: list[tuple[str, str]]
     if action is not None and version is not None:
         added = [
@@ -431,24 +430,20 @@ def _headers_block_with_acs(
         if not host:
             raise ValueError("a Host header (or a URL host) is required for ACS3")
         single["host"] = host
+    # "x-acs-" stands for the added run: it sorts after every name below the run and
+    # before every name above it (no name here starts with "x-acs-").
     if sign_all:
-        names = sorted(single)
+        names = sorted([*single, "x-acs-"])
     else:
-        names = sorted([name for name in single if name in _DEFAULT_SIGNED])
-    lines = [f"{name}:{single[name].strip()}\n" for name in names]
-    before = 0
-    for name in names:
-        if name > "x-acs-":
-            break
-        before += 1
+        names = sorted([name for name in single if name in _DEFAULT_SIGNED] + ["x-acs-"])
     token = f"x-acs-security-token:{security_token.strip()}\n" if security_token else ""
-    lines.insert(
-        before,
+    run = (
         f"x-acs-action:{action.strip()}\nx-acs-content-sha256:{payload_hash.strip()}\n"
-        f"x-acs-date:{date.strip()}\n{token}x-acs-signature-nonce:{nonce.strip()}\n"
-        f"x-acs-version:{version.strip()}\n",
+        f"x-acs-date:{date}\n{token}x-acs-signature-nonce:{nonce.strip()}\n"
+        f"x-acs-version:{version.strip()}\n"
     )
-    names.insert(before, _ACS_SIGNED[1 if token else 0])
+    lines = [run if name == "x-acs-" else f"{name}:{single[name].strip()}\n" for name in names]
+    names[names.index("x-acs-")] = _ACS_SIGNED[1 if token else 0]
     return "".join(lines), ";".join(names)
 
 
@@ -552,7 +547,11 @@ def sign(
     if parts is None:
         parts = _url_parts(url)
     body_bytes = body if type(body) is bytes else to_bytes(body)
-    wire: _Wire = (method.upper(), *parts, iter_headers(headers), body_bytes)
+    if headers is None:
+        headers = ()
+    elif type(headers) is not list and type(headers) is not tuple:
+        headers = header_pairs(headers)
+    wire: _Wire = (method.upper(), *parts, headers, body_bytes)
     return _sign(
         wire,
         access_key_id,
