@@ -16,8 +16,8 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple, TypeAlias
-from urllib.parse import quote_from_bytes, unquote_to_bytes
+from typing import Any, NamedTuple, TypeAlias
+from urllib.parse import quote_from_bytes, quote_plus, unquote_to_bytes, urlencode
 
 __all__ = [
     "EMPTY_SHA256",
@@ -27,6 +27,7 @@ __all__ = [
     "QueryPairs",
     "Request",
     "encode_path_once",
+    "form_urlencode",
     "group_headers",
     "header_pairs",
     "hmac_sha256",
@@ -119,6 +120,8 @@ def utc(now: datetime | float) -> datetime:
     ``datetime.now()`` would silently be off by the local UTC offset (Tencent's docs warn
     about exactly this failure between 00:00 and 08:00 in UTC+8).
     """
+    if type(now) is datetime and now.tzinfo is UTC:
+        return now  # datetime.now(UTC), the usual clock: nothing to check or convert
     if type(now) is float or type(now) is int:
         return datetime.fromtimestamp(now, UTC)
     if not isinstance(now, datetime):
@@ -227,21 +230,78 @@ def join_query(query: QueryPairs) -> str:
     return "&".join(name if value is None else f"{name}={value}" for name, value in query)
 
 
+def form_urlencode(query: Mapping[Any, object] | Iterable[tuple[Any, object]]) -> str:
+    """``urllib.parse.urlencode(query)``, byte for byte, about three times cheaper.
+
+    The query string a caller (or the official Tencent SDK) builds from a dict of
+    parameters: ``quote_plus`` of ``str(name)`` and ``str(value)`` (bytes quoted as they
+    are), joined as ``name=value`` with ``&``. Names and values that are plain ``str`` of
+    unreserved characters, or plain ``int``, are kept as they are without calling
+    ``quote_plus``: that is the usual API parameter, and ``quote_plus`` returns exactly
+    that for it. Everything else goes through ``quote_plus`` as ``urlencode`` does
+    (``doseq`` is not offered: a list value is quoted as its ``str``, as there).
+    """
+    if hasattr(query, "items"):
+        pairs: Iterable[tuple[Any, object]] = query.items()
+    elif type(query) is list or type(query) is tuple:
+        if query and type(query[0]) is not tuple:
+            return urlencode(query)  # raises urlencode's own TypeError (or handles it alike)
+        pairs = query
+    else:
+        return urlencode(query)  # type: ignore[arg-type]
+    plain = _UNRESERVED_RE.fullmatch
+    out = []
+    for name, value in pairs:
+        if type(name) is not str or not plain(name):
+            name = _form_component(name)
+        if type(value) is int:
+            value = str(value)  # digits and "-" only: nothing to quote
+        elif type(value) is not str or not plain(value):
+            value = _form_component(value)
+        out.append(f"{name}={value}")
+    return "&".join(out)
+
+
+def _form_component(item: object) -> str:
+    if isinstance(item, bytes):
+        return quote_plus(item, "")
+    return quote_plus(str(item), "")
+
+
 def split_url(url: str) -> tuple[str, str, str, str]:
     """Split an absolute URL into ``(scheme, host, raw_path, raw_query)`` without decoding.
 
     ``host`` is what a client puts in the ``Host`` header: lower-cased, without userinfo
     and without the port when it is the scheme's default. The fragment is dropped.
     """
-    match = _URL_RE.match(url)
-    if match is None:
-        raise ValueError("an absolute http(s) URL is required")
-    scheme, authority, path, query = match.groups()
-    scheme = scheme.lower()
-    host = authority.lower()
+    # The usual lower-case "https://" or "http://" URL is split with str methods, a
+    # quarter cheaper than the regular expression and equal to it (a test compares).
+    if type(url) is not str:
+        rest = ""  # the regular expression's own TypeError for what is not text
+    elif url.startswith("https://"):
+        scheme, rest = "https", url[8:]
+    elif url.startswith("http://"):
+        scheme, rest = "http", url[7:]
+    else:
+        rest = ""
+    if rest:
+        if "#" in rest:
+            rest = rest.partition("#")[0]
+        head, _, query = rest.partition("?")
+        slash = head.find("/")
+        if slash == -1:
+            host, path = head.lower(), ""
+        else:
+            host, path = head[:slash].lower(), head[slash:]
+    else:
+        match = _URL_RE.match(url)
+        if match is None:
+            raise ValueError("an absolute http(s) URL is required")
+        scheme, authority, path, raw_query = match.groups()
+        scheme, host, query = scheme.lower(), authority.lower(), raw_query or ""
     if "@" in host or ":" in host:
         host = _host_from_authority(scheme, host)
-    return scheme, host, path, query or ""
+    return scheme, host, path, query
 
 
 def _host_from_authority(scheme: str, authority: str) -> str:
@@ -303,12 +363,17 @@ def sorted_raw_query(raw_query: str) -> str:
     if not raw_query:
         return ""
     if _PLAIN_QUERY_RE.fullmatch(raw_query):
-        # Sorting "name\0value" strings orders pairs exactly like (name, value) tuples,
-        # because NUL sorts below every character a plain name can contain.
-        segments = raw_query.replace("=", "\0").split("&")
-        segments.sort()
-        return "&".join(segments).replace("\0", "=")
+        return _sort_plain_query(raw_query)
     return sorted_query(parse_query(raw_query))
+
+
+def _sort_plain_query(raw_query: str) -> str:
+    """:func:`sorted_raw_query` of a query that matches ``_PLAIN_QUERY_RE``."""
+    # Sorting "name\0value" strings orders pairs exactly like (name, value) tuples,
+    # because NUL sorts below every character a plain name can contain.
+    segments = raw_query.replace("=", "\0").split("&")
+    segments.sort()
+    return "&".join(segments).replace("\0", "=")
 
 
 def encode_path_once(path: str) -> str:

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Required, TypedDict, Unpack
+from typing import Any, NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
+    _IPAD,
+    _OPAD,
     EMPTY_SHA256,
     HeadersInput,
     Request,
+    form_urlencode,
     group_headers,
     header_pairs,
     hmac_sha256,
@@ -55,6 +58,7 @@ __all__ = [
     "credential_date",
     "credential_scope",
     "derive_signing_key",
+    "encode_params",
     "resolve_target",
     "sign",
     "sign_request",
@@ -77,7 +81,30 @@ _JSON = "application/json"
 def credential_date(when: datetime | float) -> str:
     """``YYYY-MM-DD`` in UTC of a datetime or Unix timestamp (never local time: the doc's
     classic pitfall, which breaks every day between 00:00 and 08:00 in UTC+8)."""
-    return iso_extended(utc(when))[:10]
+    return _clock(when)[1]
+
+
+# The last clock value signed with and its (X-TC-Timestamp, credential date). Signatures
+# come in bursts within one second, and working both strings out costs about 1 µs, a
+# seventh of a signature. One immutable tuple, replaced whole, so threads need no lock.
+_last_clock: tuple[object, str, str] = (None, "", "")
+
+
+def _clock(now: datetime | float) -> tuple[str, str]:
+    """``(X-TC-Timestamp, credential date)`` of ``now``, remembered for the last value.
+
+    A pure function of ``now``, so an equal value of the same type (an equal aware
+    datetime is the same instant) gives the same strings; anything else is worked out
+    again, and refused by :func:`utc` when it must be.
+    """
+    global _last_clock
+    last = _last_clock
+    if now is last[0] or (type(now) is type(last[0]) and now == last[0]):
+        return last[1], last[2]
+    t = utc(now)
+    timestamp, date = str(int(t.timestamp())), iso_extended(t)[:10]
+    _last_clock = (now, timestamp, date)
+    return timestamp, date
 
 
 def credential_scope(date: str, service: str) -> str:
@@ -90,6 +117,44 @@ def derive_signing_key(secret_key: str, date: str, service: str) -> bytes:
     k_date = hmac_sha256(f"TC3{secret_key}".encode(), date.encode())
     k_service = hmac_sha256(k_date, service.encode())
     return hmac_sha256(k_service, b"tc3_request")
+
+
+def encode_params(params: Mapping[str, object] | None) -> str:
+    """The query string the official SDK sends for these GET parameters, byte for byte.
+
+    ``urlencode`` of the parameters after the SDK's flattening of nested values
+    (``{"Filters": [{"Name": "zone"}]}`` -> ``Filters.0.Name=zone``), so a caller that
+    builds the URL with it signs exactly what ``CommonClient`` would: ``f"https://{host}/?"
+    + encode_params(params)``. Flat ``str``/``int`` parameters, the usual case, skip the
+    flattening (and :func:`~._request.form_urlencode` skips ``quote_plus`` for plain
+    ones).
+    """
+    if params is None:
+        return ""
+    if not isinstance(params, dict):
+        return form_urlencode(params)  # the SDK sends a non-dict as it is
+    for name, value in params.items():
+        if type(name) is not str or (type(value) is not str and type(value) is not int):
+            flat: dict[str, object] = {}
+            _flatten(None, params, flat)
+            return form_urlencode(flat)
+    return form_urlencode(params)
+
+
+def _flatten(prefix: str | None, value: object, out: dict[str, object]) -> None:
+    # The SDK's AbstractClient._format_params (its "{0}.{1}".format is this f-string),
+    # writing into one dict: the same keys in the same first-seen order with the same
+    # last-written values as its dict.update of each nested result.
+    if value is None:
+        return  # the SDK drops a None at any depth
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _flatten(f"{prefix}.{index}" if prefix else f"{index}", item, out)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _flatten(f"{prefix}.{name}" if prefix else f"{name}", item, out)
+    else:
+        out[prefix] = value  # type: ignore[index]
 
 
 def canonical_query_string(method: str, query: str | Iterable[tuple[str, str | None]]) -> str:
@@ -309,8 +374,7 @@ def _sign(
         service = service or guessed_service
         if not service:
             raise ValueError(f"cannot derive the Tencent Cloud service from host {host!r}")
-    now = utc(now)
-    timestamp = str(int(now.timestamp()))
+    timestamp, date = _clock(now)
     added: list[tuple[str, str]] = []
     if "content-type" not in grouped:
         content_type = _FORM if method == "GET" else _JSON
@@ -334,7 +398,6 @@ def _sign(
             grouped[name.lower()] = [value]
     block, signed = _headers_block(grouped, signed_headers, host)
 
-    date = iso_extended(now)[:10]
     scope = f"{date}/{service}/tc3_request"
     if unsigned_payload:
         payload_hash = _UNSIGNED_PAYLOAD_HASH
@@ -343,11 +406,37 @@ def _sign(
     query = "" if method == "POST" else raw_query
     creq = f"{method}\n/\n{query}\n{block}\n{signed}\n{payload_hash}"
     sts = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-    key = signing_key or derive_signing_key(secret_key, date, service)
-    sig = hmac_sha256(key, sts.encode()).hex()
+    if type(signing_key) is bytes and signing_key:
+        sig = _hmac_with_signing_key(signing_key, sts.encode()).hex()
+    else:
+        key = signing_key or derive_signing_key(secret_key, date, service)
+        sig = hmac_sha256(key, sts.encode()).hex()
     auth = f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed}, Signature={sig}"
     added.append(("Authorization", auth))
     return added, creq, sts, sig, auth, signed, scope
+
+
+# HMAC-SHA256 states (inner, outer) of cached signing keys, by key: a caller passing
+# ``signing_key`` keeps it for the day anyway, and starting from the two saved states
+# saves hashing the two 64-byte pads, about 0.5 µs of each signature. A day-scoped
+# derived key, never the secret; bounded, and emptied when full.
+_KEY_STATES: dict[bytes, tuple[Any, Any]] = {}
+_KEY_STATES_MAX = 64
+
+
+def _hmac_with_signing_key(key: bytes, msg: bytes) -> bytes:
+    states = _KEY_STATES.get(key)
+    if states is None:
+        padded = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        states = (hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD)))
+        if len(_KEY_STATES) >= _KEY_STATES_MAX:
+            _KEY_STATES.clear()
+        _KEY_STATES[key] = states
+    inner = states[0].copy()
+    inner.update(msg)
+    outer = states[1].copy()
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def sign_request(request: Request, **options: Unpack[Tc3Options]) -> SigningResult:

@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentrun_creds_plugin.signing import Request, aliyun
+from agentrun_creds_plugin.signing._request import sorted_raw_query, split_url
+from tests.signing.vectors import body_of, headers_of, load_vectors, signing_time
 
 AK = "LTAI5tEXAMPLEEXAMPLEEXAM"
 SECRET = "ExampleSecretExampleSecretExam"
@@ -241,3 +243,160 @@ def test_random_requests_match_the_util(query: dict[str, str], body: bytes, toke
     }
     expected = _util_authorization("POST", "/", query, headers, added["x-acs-content-sha256"])
     assert added["Authorization"] == expected
+
+
+# ------------------------------------------- fast paths vs the generic step functions
+
+_HEADER_NAMES = st.sampled_from(
+    [
+        "Accept",
+        "accept",
+        "Content-Type",
+        "content-md5",
+        "Host",
+        "User-Agent",
+        "X-Acs-Date",
+        "x-acs-action",
+        "x-acs-resourcegroup",
+        "x-acr-x",
+        "x-act",
+        "x-forwarded-for",
+        "a",
+        "zz",
+        "Authorization",
+        "Connection",
+    ]
+)
+_HEADER_VALUES = st.text(st.sampled_from("ab Z9 \t;,=é~"), max_size=8)
+_QUERY_PART = st.text(st.sampled_from("aZ09-._~ +&%2Bé€!*'()/?:@$"), max_size=6)
+
+
+def _generic(
+    url: str, headers: list[tuple[str, str]], added: list[tuple[str, str]], sign_all: bool
+) -> str:
+    """The Authorization the step functions give for the request as finally sent."""
+    sent = Request.from_url("GET", url, headers).with_headers(added[:-1])
+    creq, signed = aliyun.canonical_request_for(sent, sign_all_headers=sign_all)
+    sig = aliyun.signature(SECRET, aliyun.string_to_sign(creq))
+    return aliyun.authorization_header(AK, signed, sig)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=6),
+    st.lists(
+        st.tuples(st.sampled_from(["a", "A", "k~", "é", "a b", "x"]), _QUERY_PART), max_size=5
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["DescribeInstances", " Padded "]),
+)
+def test_random_requests_agree_with_the_step_functions(
+    headers: list[tuple[str, str]],
+    query: list[tuple[str, str]],
+    sign_all: bool,
+    token: bool,
+    action: str,
+) -> None:
+    """Unicode, spaces, ~, reserved characters and repeated keys in the query; repeated,
+    padded and x-acs-* headers (the generic path) or none of those (the one-run path)."""
+    raw = "&".join(f"{quote(k, safe='~')}={v}" for k, v in query)
+    url = "https://ecs.cn-hangzhou.aliyuncs.com/" + (f"?{raw}" if raw else "")
+    for _ in range(2):  # the second time the URL's parts come from the cache
+        added = aliyun.sign(
+            "GET",
+            url,
+            headers,
+            access_key_id=AK,
+            access_key_secret=SECRET,
+            now=NOW,
+            nonce=NONCE,
+            security_token=TOKEN if token else None,
+            action=action,
+            version="2014-05-26",
+            sign_all_headers=sign_all,
+        )
+        assert dict(added)["Authorization"] == _generic(url, headers, added, sign_all)
+
+
+_ACS3_VECTORS = [item for item in load_vectors() if item["algorithm"] == "ACS3-HMAC-SHA256"]
+_ADDED = {
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+    "x-acs-security-token",
+}
+
+
+@pytest.mark.parametrize("item", _ACS3_VECTORS, ids=[item["id"] for item in _ACS3_VECTORS])
+def test_vectors_with_the_acs_headers_left_to_the_signer(item: dict[str, Any]) -> None:
+    """Each ACS3 vector signed with its x-acs-* headers passed as arguments, so the signer
+    adds them itself (the one-run header path), twice (the URL and key caches)."""
+    given = headers_of(item)
+    by_name = {name.lower(): value for name, value in given}
+    rest = [(name, value) for name, value in given if name.lower() not in _ADDED]
+    creds = item["credentials"]
+    for _ in range(2):
+        added = aliyun.sign(
+            item["request"]["method"],
+            item["request"]["url"],
+            rest,
+            body_of(item),
+            access_key_id=creds["access_key_id"],
+            access_key_secret=creds["access_key_secret"],
+            now=signing_time(item),
+            nonce=item["nonce"],
+            security_token=creds.get("security_token"),
+            action=by_name["x-acs-action"],
+            version=by_name["x-acs-version"],
+            payload_hash=by_name.get("x-acs-content-sha256"),
+            sign_all_headers=item["expected_from"] == "official-signer",  # as test_vectors
+        )
+        assert dict(added)["Authorization"] == item["expected"]["authorization"]
+
+
+def test_many_urls_and_secrets_stay_correct_past_the_cache_bounds() -> None:
+    for i in range(aliyun._URL_PARTS_MAX + 50):
+        url = f"https://ecs.cn-hangzhou.aliyuncs.com/?PageNumber={i}&A=%7e{i}"
+        secret = f"{SECRET}{i % 300}"
+        added = aliyun.sign(
+            "GET",
+            url,
+            access_key_id=AK,
+            access_key_secret=secret,
+            now=NOW,
+            nonce=NONCE,
+            action="DescribeInstances",
+            version="2014-05-26",
+        )
+        sent = Request.from_url("GET", url).with_headers(added[:-1])
+        creq, _ = aliyun.canonical_request_for(sent)
+        expected = aliyun.signature(secret, aliyun.string_to_sign(creq))
+        assert dict(added)["Authorization"].endswith(f"Signature={expected}")
+    assert len(aliyun._URL_PARTS) <= aliyun._URL_PARTS_MAX
+    assert len(aliyun._SECRET_STATES) <= aliyun._SECRET_STATES_MAX
+    assert not any(SECRET in repr(key) for key in aliyun._SECRET_STATES)  # never the secret
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://"]),
+    st.text(st.sampled_from("ab.-9A:@"), min_size=0, max_size=8),
+    st.text(st.sampled_from("/aZ9-._~%20 é"), max_size=8),
+    st.text(st.sampled_from("aZ9-._~=&%+ é#"), max_size=16),
+    st.booleans(),
+)
+def test_url_parts_agree_with_split_url_and_sorted_raw_query(
+    scheme: str, host: str, path: str, query: str, with_query: bool
+) -> None:
+    """The one-match split of plain https URLs is split_url + sorted_raw_query."""
+    url = f"{scheme}{host}{path}" + (f"?{query}" if with_query else "")
+    try:
+        _, want_host, want_path, raw_query = split_url(url)
+    except ValueError:
+        with pytest.raises(ValueError):
+            aliyun._url_parts(url)
+        return
+    assert aliyun._url_parts(url) == (want_host, want_path, sorted_raw_query(raw_query))

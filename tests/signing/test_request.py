@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -12,7 +14,10 @@ from hypothesis import strategies as st
 
 from agentrun_creds_plugin.signing import Request
 from agentrun_creds_plugin.signing._request import (
+    _URL_RE,
     EMPTY_SHA256,
+    _host_from_authority,
+    form_urlencode,
     header_pairs,
     hmac_sha256,
     iso_basic,
@@ -138,3 +143,80 @@ def test_request_repr_masks_credentials() -> None:
     assert "secret" not in text
     assert "<redacted>" in text
     assert "body=<7 bytes>" in text
+
+
+# ------------------------------------------------------------ fast paths vs the general
+
+
+def _regex_split(url: str) -> tuple[str, str, str, str]:
+    """What split_url returned before its str-method fast path: the regular expression."""
+    match = _URL_RE.match(url)
+    assert match is not None
+    scheme, authority, path, query = match.groups()
+    host = authority.lower()
+    if "@" in host or ":" in host:
+        host = _host_from_authority(scheme.lower(), host)
+    return scheme.lower(), host, path, query or ""
+
+
+_URL_TEXT = st.text(st.sampled_from("aZ09-._~/?#@:[]%+= &é"), max_size=30)
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(["https://", "http://", "HTTPS://", "Http://", "ftp://"]), _URL_TEXT)
+def test_split_url_fast_path_agrees_with_the_regex(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    assert split_url(url) == _regex_split(url)
+
+
+def test_split_url_refuses_what_is_not_text_as_before() -> None:
+    with pytest.raises(TypeError):
+        split_url(b"https://host/")  # type: ignore[arg-type]
+
+
+_SCALAR = st.one_of(
+    st.text(st.characters(codec="utf-8"), max_size=8),
+    st.text(st.sampled_from("aZ09-._~ +&=%/?#!*'()é€"), max_size=8),
+    st.integers(-(10**9), 10**9),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.binary(max_size=6),
+    st.lists(st.integers(0, 9), max_size=2),
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(st.one_of(st.text(max_size=6), st.integers(0, 99)), _SCALAR, max_size=6))
+def test_form_urlencode_is_urlencode_for_dicts(params: dict[Any, Any]) -> None:
+    assert form_urlencode(params) == urlencode(params)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "a b", "~k", "é", "x&y", "Limit"]), _SCALAR), max_size=6
+    )
+)
+def test_form_urlencode_is_urlencode_for_pairs_with_repeated_keys(
+    pairs: list[tuple[str, Any]],
+) -> None:
+    assert form_urlencode(pairs) == urlencode(pairs)
+    assert form_urlencode(tuple(pairs)) == urlencode(tuple(pairs))
+
+
+def test_form_urlencode_known_answers_and_errors() -> None:
+    assert form_urlencode({"Limit": 10, "Offset": 0}) == "Limit=10&Offset=0"
+    assert form_urlencode({"q": "a b+c~d/é"}) == "q=a+b%2Bc~d%2F%C3%A9"
+    assert form_urlencode([("k", 1), ("k", 2)]) == "k=1&k=2"
+    assert form_urlencode({}) == ""
+    for bad in ("a=b", ["ab"], 5):
+        with pytest.raises(TypeError):
+            form_urlencode(bad)  # type: ignore[arg-type]
+
+
+def test_utc_fast_path_is_the_same_instant() -> None:
+    now = datetime.now(UTC)
+    assert utc(now) is now
+    zero = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(0)))
+    assert utc(zero) == zero and utc(zero).utcoffset() == timedelta(0)
