@@ -210,7 +210,7 @@ class CredentialAuthMiddleware:
                     seen = self._seen = (principal, CredentialUser(principal))
                 scope[PRINCIPAL_KEY] = principal
                 scope["user"] = seen[1]
-                scope["auth"] = AuthScopes(granted_scopes(principal))
+                scope["auth"] = AuthScopes(["authenticated"])  # an API key or Basic caller
                 await self.app(scope, receive, send)
                 return
         try:
