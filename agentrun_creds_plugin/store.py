@@ -376,7 +376,18 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments, KeyRota
         changed record (update, rotation of the master key) is a new record, decrypted by the
         full path first. The caller must not keep the plaintext beyond its request.
         """
-        return self._open(name, self._backend.get(name), resource)
+        rec = self._backend.get(name)
+        op = self._openers.get(name)
+        if (
+            op is None
+            or rec is not op[0]  # a changed (or missing) record: the full path decides
+            or not rec.enabled
+            or (rec.expires_at is not None and rec.expires_at <= time.time())
+        ):
+            return self._open(name, rec, resource)
+        plaintext: bytes = op[1].decrypt(op[2], op[3], op[4])  # decrypted now, every call
+        self._audit.put("used", name, resource, None)
+        return rec, plaintext
 
     async def _ause_plaintext(self, name: str, resource: str | None) -> tuple[Record, bytes]:
         """Async twin of :meth:`_use_plaintext` (the backend's non-blocking read)."""
@@ -393,8 +404,9 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments, KeyRota
         ):
             raise self._refusal(name, rec, resource)
         op = self._openers.get(name)
-        if op is not None and (op[0] is rec or op[0] == rec):
+        if op is not None and (op[0] is rec or op[0] == rec):  # a re-read of the same row
             plaintext: bytes = op[1].decrypt(op[2], op[3], op[4])
+            self._openers[name] = (rec, *op[1:])
         else:
             ad = self._ad(rec.name, rec.version, rec.kind)
             try:

@@ -95,6 +95,7 @@ def _model_credential(cred: CredentialBase, name: str) -> ModelServiceCredential
 
 #: The header-name tuples the redirect guard records, built once (the rule has three names).
 _NAMES = {name: (name,) for name in ("Authorization", "api-key", "x-api-key")}
+_AUTHORIZATION = _NAMES["Authorization"]
 
 
 class KeyBinding:
@@ -189,14 +190,24 @@ class KeyBinding:
         spellings: dict[str, str] | None,
     ) -> None:
         memo = self._memo.get(used)
-        if memo is None or (memo[0] is not rec and memo[0] != rec):
-            memo = self._learn(used, rec, plaintext)
+        if memo is None or memo[0] is not rec:
+            if memo is not None and memo[0] == rec:  # the same row, read again
+                memo = self._memo[used] = (rec, memo[1], memo[2])
+            else:
+                memo = self._learn(used, rec, plaintext)
         if memo[1] < 0:  # a layout the offsets cannot describe: decode the record in full
             cred = credential_from_plaintext(rec.kind, plaintext.partition(GRACE_SEPARATOR)[0])
             key = self._check(cred, used).api_key.get_secret_value()
         else:
             key = plaintext[memo[1] : memo[2]].decode()
-        name, value = model_key_header(self.endpoint.api_style, key, request.headers)
+        style = self.endpoint.api_style
+        if style == "openai" and spellings:  # the usual request: one header, spelling known
+            spelled = spellings.get("Authorization")
+            if spelled is not None:
+                request.headers[spelled] = "Bearer " + key
+                mark_sent(request, _AUTHORIZATION)
+                return
+        name, value = model_key_header(style, key, request.headers)
         _set_key_header(request, name, value, spellings)
 
     def _learn(self, used: str, rec: Record, plaintext: bytes) -> tuple[Record, int, int]:
