@@ -170,6 +170,7 @@ def test_key_is_resolved_on_every_retry(
 ) -> None:
     add_model_credential("claude", "anthropic")
     client = anthropic_client(store, "claude", max_retries=3)
+
     def uses() -> int:  # each resolve of the key is audited as a use by the client
         return len(store.audit("claude", action="used", resource="client:anthropic:claude"))
 
@@ -297,6 +298,7 @@ def test_disabled_credential_raises_before_any_request_without_retries(
     client = anthropic_client(store, "claude", max_retries=5)
     ask(client)
     store.disable("claude")
+
     def refusals() -> int:  # each refused resolve is audited (use_failed, "disabled")
         return len(store.audit("claude", action="use_failed"))
 

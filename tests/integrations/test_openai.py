@@ -207,6 +207,7 @@ def test_key_is_resolved_on_every_retry(
 ) -> None:
     add_model_credential("llm")
     client = openai_client(store, "llm", max_retries=3)
+
     def uses() -> int:  # each resolve of the key is audited as a use by the client
         return len(store.audit("llm", action="used", resource="client:openai:llm"))
 
