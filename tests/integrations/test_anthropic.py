@@ -166,7 +166,6 @@ def test_key_is_resolved_on_every_retry(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("claude", "anthropic")
     client = anthropic_client(store, "claude", max_retries=3)
@@ -292,7 +291,6 @@ def test_disabled_credential_raises_before_any_request_without_retries(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("claude", "anthropic")
     client = anthropic_client(store, "claude", max_retries=5)
@@ -316,7 +314,6 @@ def test_disabled_credential_raises_before_any_request_without_retries(
         s.get_final_text()
     assert server.request_count == 1
 
-    monkeypatch.undo()
     store.enable("claude")
     assert ask(client) == "echo: hi"
 

@@ -203,7 +203,6 @@ def test_key_is_resolved_on_every_retry(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("llm")
     client = openai_client(store, "llm", max_retries=3)
