@@ -111,7 +111,17 @@ class KeyBinding:
     before its key is sent. Other resolvers go through ``resolve``.
     """
 
-    __slots__ = ("_accepted", "_aopen", "_memo", "_open", "_store", "endpoint", "name", "resource")
+    __slots__ = (
+        "_accepted",
+        "_aopen",
+        "_bearer",
+        "_memo",
+        "_open",
+        "_store",
+        "endpoint",
+        "name",
+        "resource",
+    )
 
     def __init__(
         self, store: CredentialResolver, endpoint: ModelEndpoint, *, resource: str | None
@@ -126,6 +136,7 @@ class KeyBinding:
         self._aopen: Any = getattr(store, "_ause_plaintext", None)
         # credential name -> (record, key start, key end) in its plaintext: offsets, no secret
         self._memo: dict[str, tuple[Record, int, int]] = {}
+        self._bearer = endpoint.api_style == "openai"  # "Authorization: Bearer <key>"
 
     def __repr__(self) -> str:
         return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
@@ -168,6 +179,13 @@ class KeyBinding:
             self.apply(self.resolve(), request, spellings)
             return
         rec, plaintext = self._open(used, self.resource)
+        memo = self._memo.get(used)
+        if memo is not None and memo[0] is rec and memo[1] >= 0 and self._bearer and spellings:
+            spelled = spellings.get("Authorization")  # the usual request, in one frame
+            if spelled is not None:
+                request.headers[spelled] = "Bearer " + plaintext[memo[1] : memo[2]].decode()
+                mark_sent(request, _AUTHORIZATION)
+                return
         self._put(used, rec, plaintext, request, spellings)
 
     async def aauthorize(
@@ -201,7 +219,7 @@ class KeyBinding:
         else:
             key = plaintext[memo[1] : memo[2]].decode()
         style = self.endpoint.api_style
-        if style == "openai" and spellings:  # the usual request: one header, spelling known
+        if self._bearer and spellings:  # one header, spelling known
             spelled = spellings.get("Authorization")
             if spelled is not None:
                 request.headers[spelled] = "Bearer " + key
