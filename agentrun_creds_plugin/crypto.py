@@ -128,6 +128,21 @@ class MasterKeys:
         except InvalidTag:
             raise DecryptionError(name=name) from None
 
+    def opener(self, blob: bytes) -> tuple[AESGCM, bytes, bytes] | None:
+        """(key, nonce, ciphertext) of a well-formed ``blob`` whose key this list has, else None.
+
+        What :meth:`decrypt` works out from the envelope before decrypting, for a caller that
+        decrypts the same record on every use (a model client, once per request): it keeps
+        this, the ciphertext and its parts (never the plaintext) and decrypts with
+        ``key.decrypt(nonce, ciphertext, ad)``, each call a fresh decryption.
+        """
+        if len(blob) < _HEADER_LEN + 16 or blob[:1] != _VERSION:
+            return None
+        aead = self._aead.get(blob[1 : 1 + _KID_LEN])
+        if aead is None:
+            return None
+        return aead, blob[1 + _KID_LEN : _HEADER_LEN], blob[_HEADER_LEN:]
+
     @staticmethod
     def blob_key_id(blob: bytes) -> bytes:
         return blob[1 : 1 + _KID_LEN]

@@ -25,6 +25,7 @@ import os
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .crypto import MasterKeys, generate_master_key
 from .errors import DecryptionError, InvalidCredentialError, StoreUnavailableError
@@ -201,6 +202,11 @@ class KeyRing:
             if not self._reload(MasterKeys.blob_key_id(blob)):
                 raise
             return self._keys.decrypt(blob, ad, name=name)
+
+    def opener(self, blob: bytes) -> tuple[Any, bytes, bytes] | None:
+        """:meth:`MasterKeys.opener` of the current keys (after a :meth:`decrypt` of ``blob``
+        succeeded, so a key picked up from the key file is already in)."""
+        return self._keys.opener(blob)
 
     def _reload(self, wanted: bytes) -> bool:
         """Another process rotated the master key: pick the new key up from the key file."""

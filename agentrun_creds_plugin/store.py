@@ -365,6 +365,63 @@ class CredentialStore(ModelConfigs, AuditTrail, ServiceUse, Attachments, KeyRota
             await self._audit.make_room()
         return cred
 
+    def _use_plaintext(self, name: str, resource: str | None) -> tuple[Record, bytes]:
+        """:meth:`resolve` for the model clients' per-request hot path: the record and its
+        plaintext, decrypted now, without rebuilding the kind object.
+
+        Same reads, refusals (disabled, expired, missing) and audit events as ``resolve``, and
+        a fresh AES-GCM decryption on every call. What is kept between calls, per credential
+        name, is how to decrypt the record the backend returned last (its key object, nonce,
+        ciphertext and associated data): ciphertext and metadata, never the plaintext. A
+        changed record (update, rotation of the master key) is a new record, decrypted by the
+        full path first. The caller must not keep the plaintext beyond its request.
+        """
+        rec = self._backend.get(name)
+        op = self._openers.get(name)
+        if (
+            op is None
+            or rec is not op[0]  # a changed (or missing) record: the full path decides
+            or not rec.enabled
+            or (rec.expires_at is not None and rec.expires_at <= time.time())
+        ):
+            return self._open(name, rec, resource)
+        plaintext: bytes = op[1].decrypt(op[2], op[3], op[4])  # decrypted now, every call
+        self._audit.put("used", name, resource, None)
+        return rec, plaintext
+
+    async def _ause_plaintext(self, name: str, resource: str | None) -> tuple[Record, bytes]:
+        """Async twin of :meth:`_use_plaintext` (the backend's non-blocking read)."""
+        found = self._open(name, await self._backend.aget(name), resource)
+        if self._audit.backlogged:
+            await self._audit.make_room()
+        return found
+
+    def _open(self, name: str, rec: Record | None, resource: str | None) -> tuple[Record, bytes]:
+        if (
+            rec is None
+            or not rec.enabled
+            or (rec.expires_at is not None and rec.expires_at <= time.time())
+        ):
+            raise self._refusal(name, rec, resource)
+        op = self._openers.get(name)
+        if op is not None and (op[0] is rec or op[0] == rec):  # a re-read of the same row
+            plaintext: bytes = op[1].decrypt(op[2], op[3], op[4])
+            self._openers[name] = (rec, *op[1:])
+        else:
+            ad = self._ad(rec.name, rec.version, rec.kind)
+            try:
+                plaintext = self._keys.decrypt(rec.blob, ad, name=rec.name)
+            except DecryptionError:
+                self._audit.put("use_failed", name, resource, "decryption failed")
+                raise
+            parts = self._keys.opener(rec.blob)
+            if parts is not None:
+                if len(self._openers) >= 4096:
+                    self._openers.clear()
+                self._openers[name] = (rec, *parts, ad)
+        self._audit.put("used", name, resource, None)
+        return rec, plaintext
+
     def _refusal(self, name: str, rec: Record | None, resource: str | None) -> CredentialError:
         error: CredentialError
         if rec is None:

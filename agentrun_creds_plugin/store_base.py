@@ -42,6 +42,9 @@ class StoreBase:
         self._settings = settings or Settings()
         self._store_id = backend.store_id
         self._closed = False
+        # record -> how to decrypt it (key, nonce, ciphertext, associated data): ciphertext and
+        # metadata only, used by ``_use_plaintext`` (one entry per credential name)
+        self._openers: dict[str, tuple[Record, Any, bytes, bytes, bytes]] = {}
         self._audit = AuditQueue(
             backend.append_use_events,
             interval=self._settings.audit_flush_interval,

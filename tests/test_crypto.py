@@ -123,3 +123,38 @@ def test_flipped_byte_in_stored_record(store: acp.CredentialStore, tmp_path: Pat
     with pytest.raises(acp.DecryptionError):
         store.resolve("a")
     assert store.audit("a", action="use_failed")[0].reason == "decryption failed"
+
+
+def test_opener_gives_what_decrypt_uses_and_nothing_for_a_bad_envelope() -> None:
+    keys = MasterKeys([acp.generate_master_key()])
+    ad = associated_data("s", "n", 1, "api_key")
+    blob = keys.encrypt(b"plain", ad)
+    found = keys.opener(blob)
+    assert found is not None
+    aead, nonce, ciphertext = found
+    assert aead.decrypt(nonce, ciphertext, ad) == keys.decrypt(blob, ad) == b"plain"
+    assert keys.opener(blob[:10]) is None  # too short
+    assert keys.opener(b"\x02" + blob[1:]) is None  # another envelope version
+    assert MasterKeys([acp.generate_master_key()]).opener(blob) is None  # unknown key id
+
+
+def test_fast_path_decrypts_a_changed_row_afresh(
+    store: acp.CredentialStore, tmp_path: Path
+) -> None:
+    # the model clients' per-request read: after it has learnt a row, a row edited behind the
+    # store's back (a moved or flipped ciphertext) is decrypted afresh and refused
+    store.create("a", acp.ModelServiceCredential(provider="openai", api_key="sk-alpha"))
+    store.create("b", acp.ModelServiceCredential(provider="openai", api_key="sk-beta"))
+    for _ in range(2):
+        _, plaintext = store._use_plaintext("b", None)
+        assert b"sk-beta" in plaintext
+    with sqlite3.connect(tmp_path / "creds.db") as db:
+        db.execute(
+            "UPDATE credentials SET secret=(SELECT secret FROM credentials WHERE name='a') WHERE name='b'"
+        )
+    with pytest.raises(acp.DecryptionError):
+        store._use_plaintext("b", None)
+    assert store.audit("b", action="use_failed")[0].reason == "decryption failed"
+    store.disable("a")
+    with pytest.raises(acp.CredentialDisabledError):
+        store._use_plaintext("a", None)

@@ -38,13 +38,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ..codec import credential_from_plaintext
 from ..errors import InvalidCredentialError
+from ..grace import GRACE_SEPARATOR
 from ..kinds import CredentialBase, ModelServiceCredential
-from ..outbound.plan import model_auth_header, set_headers
+from ..outbound.plan import model_auth_header, model_key_header, set_headers
 from ..outbound.redirects import mark_sent
 from ..selection import selected_name
 
 if TYPE_CHECKING:
+    from ..backends.base import Record
     from ..resolver import CredentialResolver
 
 __all__ = [
@@ -92,15 +95,33 @@ def _model_credential(cred: CredentialBase, name: str) -> ModelServiceCredential
 
 #: The header-name tuples the redirect guard records, built once (the rule has three names).
 _NAMES = {name: (name,) for name in ("Authorization", "api-key", "x-api-key")}
+_AUTHORIZATION = _NAMES["Authorization"]
 
 
 class KeyBinding:
     """Resolves the model key per request and says which header carries it.
 
     Holds names only. ``resource`` is what audit events record as the user of the key.
+
+    The per-request path (:meth:`authorize`) uses the store's ``_use_plaintext`` when it has
+    one (``CredentialStore`` does): the record is read and decrypted on every request, as by
+    ``resolve``, but the kind object is not rebuilt. What is learnt once per record (the
+    endpoint check passed, where the key lies in the plaintext) is kept with the record it was
+    learnt from, so an update, a rotation or a re-encryption (a new record) is checked again
+    before its key is sent. Other resolvers go through ``resolve``.
     """
 
-    __slots__ = ("_accepted", "_store", "endpoint", "name", "resource")
+    __slots__ = (
+        "_accepted",
+        "_aopen",
+        "_bearer",
+        "_memo",
+        "_open",
+        "_store",
+        "endpoint",
+        "name",
+        "resource",
+    )
 
     def __init__(
         self, store: CredentialResolver, endpoint: ModelEndpoint, *, resource: str | None
@@ -111,6 +132,11 @@ class KeyBinding:
         self.resource = resource
         # (provider, base_url) pairs already checked against the endpoint: non-secret
         self._accepted: set[tuple[str, str | None]] = set()
+        self._open: Any = getattr(store, "_use_plaintext", None)
+        self._aopen: Any = getattr(store, "_ause_plaintext", None)
+        # credential name -> (record, key start, key end) in its plaintext: offsets, no secret
+        self._memo: dict[str, tuple[Record, int, int]] = {}
+        self._bearer = endpoint.api_style == "openai"  # "Authorization: Bearer <key>"
 
     def __repr__(self) -> str:
         return f"KeyBinding(name={self.name!r}, resource={self.resource!r})"
@@ -146,6 +172,76 @@ class KeyBinding:
         used = selected_name(self.name)
         return self._check(await self._store.aresolve(used, resource=self.resource), used)
 
+    def authorize(self, request: httpx2.Request, spellings: dict[str, str] | None = None) -> None:
+        """Resolve the key for this request (selection applied, checked) and set its header."""
+        used = selected_name(self.name)
+        if self._open is None:
+            self.apply(self.resolve(), request, spellings)
+            return
+        rec, plaintext = self._open(used, self.resource)
+        memo = self._memo.get(used)
+        if memo is not None and memo[0] is rec and memo[1] >= 0 and self._bearer and spellings:
+            spelled = spellings.get("Authorization")  # the usual request, in one frame
+            if spelled is not None:
+                request.headers[spelled] = "Bearer " + plaintext[memo[1] : memo[2]].decode()
+                mark_sent(request, _AUTHORIZATION)
+                return
+        self._put(used, rec, plaintext, request, spellings)
+
+    async def aauthorize(
+        self, request: httpx2.Request, spellings: dict[str, str] | None = None
+    ) -> None:
+        """Async twin of :meth:`authorize` (the key is read in the request's own task)."""
+        used = selected_name(self.name)
+        if self._aopen is None:
+            self.apply(await self.aresolve(), request, spellings)
+            return
+        rec, plaintext = await self._aopen(used, self.resource)
+        self._put(used, rec, plaintext, request, spellings)
+
+    def _put(
+        self,
+        used: str,
+        rec: Record,
+        plaintext: bytes,
+        request: httpx2.Request,
+        spellings: dict[str, str] | None,
+    ) -> None:
+        memo = self._memo.get(used)
+        if memo is None or memo[0] is not rec:
+            if memo is not None and memo[0] == rec:  # the same row, read again
+                memo = self._memo[used] = (rec, memo[1], memo[2])
+            else:
+                memo = self._learn(used, rec, plaintext)
+        if memo[1] < 0:  # a layout the offsets cannot describe: decode the record in full
+            cred = credential_from_plaintext(rec.kind, plaintext.partition(GRACE_SEPARATOR)[0])
+            key = self._check(cred, used).api_key.get_secret_value()
+        else:
+            key = plaintext[memo[1] : memo[2]].decode()
+        style = self.endpoint.api_style
+        if self._bearer and spellings:  # one header, spelling known
+            spelled = spellings.get("Authorization")
+            if spelled is not None:
+                request.headers[spelled] = "Bearer " + key
+                mark_sent(request, _AUTHORIZATION)
+                return
+        name, value = model_key_header(style, key, request.headers)
+        _set_key_header(request, name, value, spellings)
+
+    def _learn(self, used: str, rec: Record, plaintext: bytes) -> tuple[Record, int, int]:
+        """Check a record not seen before against the endpoint; learn where its key lies."""
+        cred = credential_from_plaintext(rec.kind, plaintext.partition(GRACE_SEPARATOR)[0])
+        key = self._check(cred, used).api_key.get_secret_value().encode()
+        start = plaintext.find(b"\x00") + 1
+        end = start + len(key)
+        tail = plaintext[end : end + 1]
+        if start == 0 or plaintext[start:end] != key or tail not in (b"", GRACE_SEPARATOR):
+            start = end = -1
+        if len(self._memo) >= 1024:
+            self._memo.clear()
+        memo = self._memo[used] = (rec, start, end)
+        return memo
+
     @staticmethod
     def apply(
         cred: ModelServiceCredential,
@@ -156,21 +252,28 @@ class KeyBinding:
         (the rule of :func:`agentrun_creds_plugin.outbound.plan.apply_credential`).
 
         ``spellings`` (the rule's header name -> the SDK's spelling of it) lets a client that
-        sends many requests learn its SDK's spelling once. This runs on every model request,
-        with the CPU caches cold after the SDK's own work, so it does only what it must: one
-        header set, and the header's name recorded for the redirect guard.
+        sends many requests learn its SDK's spelling once.
         """
-        headers = request.headers
-        name, value = model_auth_header(cred, headers)
-        spelled = spellings.get(name) if spellings is not None else None
-        if spelled is None:
-            learnt: dict[str, str] = {}
-            set_headers(headers, {name: value}, learnt)
-            if spellings is not None:
-                spellings[name] = learnt[name.lower()]
-        else:
-            headers[spelled] = value
-        mark_sent(request, _NAMES.get(name) or (name,))  # dropped on a cross-origin redirect
+        name, value = model_auth_header(cred, request.headers)
+        _set_key_header(request, name, value, spellings)
+
+
+def _set_key_header(
+    request: httpx2.Request, name: str, value: str, spellings: dict[str, str] | None
+) -> None:
+    """Set the key's header under the SDK's spelling, and record its name for the redirect
+    guard. This runs on every model request, with the CPU caches cold after the SDK's own
+    work, so it does only what it must: one header set."""
+    headers = request.headers
+    spelled = spellings.get(name) if spellings is not None else None
+    if spelled is None:
+        learnt: dict[str, str] = {}
+        set_headers(headers, {name: value}, learnt)
+        if spellings is not None:
+            spellings[name] = learnt[name.lower()]
+    else:
+        headers[spelled] = value
+    mark_sent(request, _NAMES.get(name) or (name,))  # dropped on a cross-origin redirect
 
 
 class ModelKeyAuth(httpx2.Auth):
@@ -193,11 +296,11 @@ class ModelKeyAuth(httpx2.Auth):
         return f"ModelKeyAuth(name={self.binding.name!r})"
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:
-        KeyBinding.apply(self.binding.resolve(), request, self._spellings)
+        self.binding.authorize(request, self._spellings)
         yield request
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, Any]:
-        KeyBinding.apply(await self.binding.aresolve(), request, self._spellings)
+        await self.binding.aauthorize(request, self._spellings)
         yield request
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, Any, None]:

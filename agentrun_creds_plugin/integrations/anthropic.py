@@ -96,7 +96,7 @@ class CredentialAnthropic(PrepareRequestHook, anthropic.Anthropic):
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()
-        KeyBinding.apply(binding.resolve(), request)
+        binding.authorize(request)
 
     def copy(self, *args: Any, **kwargs: Any) -> Self:
         client = super().copy(*args, **kwargs)
@@ -120,7 +120,7 @@ class AsyncCredentialAnthropic(AsyncPrepareRequestHook, anthropic.AsyncAnthropic
         binding = self._agentrun_binding
         if binding is None:
             raise _unbound()
-        KeyBinding.apply(await binding.aresolve(), request)
+        await binding.aauthorize(request)
 
     def copy(self, *args: Any, **kwargs: Any) -> Self:
         client = super().copy(*args, **kwargs)

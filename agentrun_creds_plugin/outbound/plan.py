@@ -41,6 +41,7 @@ __all__ = [
     "header_value",
     "jwt_outbound_error",
     "model_auth_header",
+    "model_key_header",
     "redact_url",
     "set_headers",
     "set_query",
@@ -87,8 +88,11 @@ def model_auth_header(cred: ModelServiceCredential, headers: Any) -> tuple[str, 
 
     Model clients call it on every request, so it is kept free of the general plan's work.
     """
-    key = cred.api_key.get_secret_value()
-    style = cred.api_style
+    return model_key_header(cred.api_style, cred.api_key.get_secret_value(), headers)
+
+
+def model_key_header(style: str, key: str, headers: Any) -> tuple[str, str]:
+    """:func:`model_auth_header` from the wire protocol (``api_style``) and the key alone."""
     if style == "azure_openai":
         return "api-key", key
     if style == "anthropic" and header_value(headers, "x-api-key") is not None:

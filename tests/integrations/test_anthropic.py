@@ -166,23 +166,18 @@ def test_key_is_resolved_on_every_retry(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("claude", "anthropic")
     client = anthropic_client(store, "claude", max_retries=3)
-    resolves: list[str] = []
-    real_resolve = store.resolve
 
-    def counting_resolve(name: str, *, resource: str | None = None) -> acp.CredentialBase:
-        if resource == "client:anthropic:claude":
-            resolves.append(name)
-        return real_resolve(name, resource=resource)
+    def uses() -> int:  # each resolve of the key is audited as a use by the client
+        return len(store.audit("claude", action="used", resource="client:anthropic:claude"))
 
-    monkeypatch.setattr(store, "resolve", counting_resolve)
+    before = uses()
     server.fail_next(2, 529)
     assert ask(client) == "echo: hi"
     assert server.request_count == 3
-    assert resolves == ["claude"] * 3
+    assert uses() - before == 3
 
 
 def test_a_retry_carries_a_key_rotated_during_the_call(
@@ -296,34 +291,29 @@ def test_disabled_credential_raises_before_any_request_without_retries(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("claude", "anthropic")
     client = anthropic_client(store, "claude", max_retries=5)
     ask(client)
     store.disable("claude")
-    attempts: list[str] = []
-    real_resolve = store.resolve
 
-    def counting_resolve(name: str, *, resource: str | None = None) -> acp.CredentialBase:
-        attempts.append(name)
-        return real_resolve(name, resource=resource)
+    def refusals() -> int:  # each refused resolve is audited (use_failed, "disabled")
+        return len(store.audit("claude", action="use_failed"))
 
-    monkeypatch.setattr(store, "resolve", counting_resolve)
+    before = refusals()
     with pytest.raises(acp.CredentialDisabledError) as info:
         ask(client)
     assert type(info.value) is acp.CredentialDisabledError
     assert info.value.status_code == 401
     assert "store.enable('claude')" in str(info.value)
     assert server.request_count == 1  # only the call made before the disable
-    assert attempts == ["claude"]  # no retry
+    assert refusals() - before == 1  # no retry
 
     stream = client.messages.stream(model=ANTHROPIC_MODEL, max_tokens=8, messages=MESSAGES)
     with pytest.raises(acp.CredentialDisabledError), stream as s:
         s.get_final_text()
     assert server.request_count == 1
 
-    monkeypatch.undo()
     store.enable("claude")
     assert ask(client) == "echo: hi"
 

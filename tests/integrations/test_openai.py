@@ -203,24 +203,19 @@ def test_key_is_resolved_on_every_retry(
     store: acp.CredentialStore,
     server: LLMServer,
     add_model_credential: AddCred,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_model_credential("llm")
     client = openai_client(store, "llm", max_retries=3)
-    resolves: list[str] = []
-    real_resolve = store.resolve
 
-    def counting_resolve(name: str, *, resource: str | None = None) -> acp.CredentialBase:
-        if resource == "client:openai:llm":
-            resolves.append(name)
-        return real_resolve(name, resource=resource)
+    def uses() -> int:  # each resolve of the key is audited as a use by the client
+        return len(store.audit("llm", action="used", resource="client:openai:llm"))
 
-    monkeypatch.setattr(store, "resolve", counting_resolve)
+    used = uses()
     server.fail_next(2, 500)
     before = server.request_count
     assert chat(client) == "echo: hi"
     assert server.request_count - before == 3
-    assert resolves == ["llm", "llm", "llm"]
+    assert uses() - used == 3
 
 
 def test_a_retry_carries_a_key_rotated_during_the_call(
