@@ -122,7 +122,7 @@ class PostgresBackend(Backend):
         self._key = (self._where, opts["db"], str(urllib.parse.urlsplit(url).username))
         self._cache = RowCache()
         self._closed = False
-        self._apools: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+        self._apools: dict[int, tuple[asyncio.AbstractEventLoop, Any, Any]] = {}
         self._store_id = self._init_schema()
         self._start()
         with _PEERS_LOCK:
@@ -200,7 +200,8 @@ class PostgresBackend(Backend):
             open=False,
         )
         await pool.open(wait=False)
-        self._apools[id(loop)] = (loop, pool)
+        guard = loop.create_task(_close_with_loop(pool), name="agentrun-creds-pool-guard")
+        self._apools[id(loop)] = (loop, pool, guard)  # a task is only weakly held by its loop
         return pool
 
     @asynccontextmanager
@@ -400,7 +401,7 @@ class PostgresBackend(Backend):
         self._listener.stop()
         self._cache.distrust()
         self._pool.close(timeout=2)
-        for loop, pool in list(self._apools.values()):
+        for loop, pool, _guard in list(self._apools.values()):
             if not loop.is_closed():
                 try:
                     running = asyncio.get_running_loop()
@@ -415,9 +416,27 @@ class PostgresBackend(Backend):
         found = self._apools.pop(id(loop), None)
         if found is not None and found[0] is loop:
             await found[1].close()
+            found[2].cancel()
         await asyncio.to_thread(self.close)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+async def _close_with_loop(pool: psycopg_pool.AsyncConnectionPool[Any]) -> None:
+    """Close ``pool`` when its event loop shuts down.
+
+    ``asyncio.run`` ends by cancelling every task of its loop and waiting for them. A
+    psycopg_pool worker that is opening a connection at that moment (the pool opens them in
+    the background) takes the cancellation for a failed connection attempt, logs "error
+    connecting" and waits for its next job, so the program hangs at exit (psycopg_pool 3.3;
+    seen under load in ``asyncio.run(store.acreate(...))``). This task waits for as long as
+    the loop runs; cancelled with the others, it closes the pool, which sends each worker
+    the message that ends it.
+    """
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await pool.close(timeout=2)

@@ -434,3 +434,36 @@ def test_settings_ride_on_the_url() -> None:
     assert safe == "postgresql://u@db.example:6543/creds" and "pw" not in safe
     with pytest.raises(acp.StoreUnavailableError, match="pool_max"):
         parse_postgres_url("postgresql://h/db?pool_max=many")
+
+
+_EXIT_WHILE_CONNECTING = """
+import asyncio, sys
+import agentrun_creds_plugin as acp
+
+store = acp.CredentialStore.open(sys.argv[1], master_key=sys.argv[2])
+
+async def main() -> None:
+    await store.acreate(sys.argv[3], acp.ToolApiKeyCredential(api_key="v"))
+    # the pool now opens connections in the background, and the loop ends meanwhile
+    pool = store.backend._apools[id(asyncio.get_running_loop())][1]
+    await pool.resize(min_size=4, max_size=8)
+
+asyncio.run(main())
+store.close()
+print("exited")
+"""
+
+
+def test_asyncio_run_ends_while_the_pool_is_still_connecting(pg_url: str, master_key: str) -> None:
+    """``asyncio.run`` cancels every task at exit; psycopg_pool's workers took that for a
+    failed connection attempt and waited on, so ``asyncio.run(store.acreate(...))`` could
+    hang forever. The pool is now closed with its loop."""
+    for n in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _EXIT_WHILE_CONNECTING, pg_url, master_key, f"exit-{n}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "exited"
