@@ -35,7 +35,14 @@ import time
 from typing import Any
 
 from ..kinds import CloudAccessKeyCredential
-from ..signing._request import EMPTY_SHA256, iso_basic, sorted_raw_query, split_url, utc
+from ..signing._request import (
+    EMPTY_SHA256,
+    hmac_states,
+    iso_basic,
+    sorted_raw_query,
+    split_url,
+    utc,
+)
 from ..signing.aws.canonical import (
     _REPLACED_HEADERS,
     S3_SERVICES,
@@ -69,8 +76,6 @@ _SKIP = frozenset(name.encode() for name in _REPLACED_HEADERS)
 _STR_SPACES = b"\x1c\x1d\x1e\x1f"
 _EMPTY_SHA256_B = EMPTY_SHA256.encode()
 _UNSIGNED_B = UNSIGNED_PAYLOAD.encode()
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 _DATE, _TOKEN, _SHA = b"x-amz-date", b"x-amz-security-token", b"x-amz-content-sha256"
 _AUTH = b"authorization"
@@ -149,10 +154,8 @@ def _key_entry(
 ) -> list[Any]:
     """The cache entry of one scope: [kSigning's inner and outer HMAC states, the scope,
     (X-Amz-Date, inner state after the string to sign's first lines) of the last second]."""
-    k = derive_signing_key(secret, date, region, service).ljust(64, b"\0")
     entry: list[Any] = [
-        hashlib.sha256(k.translate(_IPAD)),
-        hashlib.sha256(k.translate(_OPAD)),
+        *hmac_states(derive_signing_key(secret, date, region, service)),
         f"{date}/{region}/{service}/aws4_request".encode(),
         (b"", None),
     ]

@@ -27,8 +27,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
-    _IPAD,
-    _OPAD,
     _PLAIN_QUERY_RE,
     EMPTY_SHA256,
     HeadersInput,
@@ -38,7 +36,9 @@ from ._request import (
     encode_path_once,
     group_headers,
     header_pairs,
+    hmac_from_states,
     hmac_sha256,
+    hmac_states,
     iso_extended,
     sha256_hex,
     sorted_query,
@@ -462,16 +462,11 @@ def _hmac_with_secret(access_key_id: str, secret: str, msg: bytes) -> bytes:
     states = _SECRET_STATES.get(slot)
     if states is None:
         key = secret.encode()
-        padded = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-        states = (hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD)))
+        states = hmac_states(key)
         if len(_SECRET_STATES) >= _SECRET_STATES_MAX:
             _SECRET_STATES.clear()
         _SECRET_STATES[slot] = states
-    inner = states[0].copy()
-    inner.update(msg)
-    outer = states[1].copy()
-    outer.update(inner.digest())
-    return outer.digest()
+    return hmac_from_states(states, msg)
 
 
 def sign_request(request: Request, **options: Unpack[Acs3Options]) -> SigningResult:

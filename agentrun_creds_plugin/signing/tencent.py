@@ -23,15 +23,15 @@ from datetime import datetime
 from typing import Any, NamedTuple, Required, TypedDict, Unpack
 
 from ._request import (
-    _IPAD,
-    _OPAD,
     EMPTY_SHA256,
     HeadersInput,
     Request,
     form_urlencode,
     group_headers,
     header_pairs,
+    hmac_from_states,
     hmac_sha256,
+    hmac_states,
     iso_extended,
     iter_headers,
     join_query,
@@ -427,16 +427,11 @@ _KEY_STATES_MAX = 64
 def _hmac_with_signing_key(key: bytes, msg: bytes) -> bytes:
     states = _KEY_STATES.get(key)
     if states is None:
-        padded = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-        states = (hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD)))
+        states = hmac_states(key)
         if len(_KEY_STATES) >= _KEY_STATES_MAX:
             _KEY_STATES.clear()
         _KEY_STATES[key] = states
-    inner = states[0].copy()
-    inner.update(msg)
-    outer = states[1].copy()
-    outer.update(inner.digest())
-    return outer.digest()
+    return hmac_from_states(states, msg)
 
 
 def sign_request(request: Request, **options: Unpack[Tc3Options]) -> SigningResult:

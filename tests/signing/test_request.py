@@ -19,7 +19,9 @@ from agentrun_creds_plugin.signing._request import (
     _host_from_authority,
     form_urlencode,
     header_pairs,
+    hmac_from_states,
     hmac_sha256,
+    hmac_states,
     iso_basic,
     iso_extended,
     join_query,
@@ -69,6 +71,9 @@ def test_sorted_raw_query_agrees_with_the_general_path(raw: str) -> None:
 @given(st.binary(max_size=100), st.binary(max_size=200))
 def test_hmac_sha256_is_hmac(key: bytes, msg: bytes) -> None:
     assert hmac_sha256(key, msg) == hmac.digest(key, msg, "sha256")
+    states = hmac_states(key)  # the saved pad states sign any number of messages alike
+    assert hmac_from_states(states, msg) == hmac.digest(key, msg, "sha256")
+    assert hmac_from_states(states, msg + b"x") == hmac.digest(key, msg + b"x", "sha256")
 
 
 @given(st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)))
