@@ -198,4 +198,5 @@ def _reset_after_fork() -> None:
         queue._after_fork()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)

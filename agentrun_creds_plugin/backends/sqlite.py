@@ -31,6 +31,7 @@ from typing import Any
 from ..errors import StoreUnavailableError
 from ..settings import Settings
 from ._sqlite_change import ReadState, shm_file
+from ._sqlite_errors import store_error, unavailable
 from .base import AuditRow, Backend, ModelRow, Record, Transaction, UseEvent, audit_query
 
 __all__ = ["SQLiteBackend", "parse_sqlite_url"]
@@ -324,9 +325,13 @@ class SQLiteBackend(Backend):
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise _unavailable(exc, self.busy_timeout) from None
+                raise unavailable(exc, self.busy_timeout) from None
             try:
                 yield conn
+            except sqlite3.Error as exc:  # e.g. a damaged file: a 503 that says so, not sqlite's
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise store_error(exc, self.path, self.busy_timeout) from None
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -334,7 +339,7 @@ class SQLiteBackend(Backend):
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
-                raise _unavailable(exc, self.busy_timeout) from None
+                raise unavailable(exc, self.busy_timeout) from None
 
     def _init_schema(self) -> str:
         with self._write_lock:
@@ -342,7 +347,7 @@ class SQLiteBackend(Backend):
             try:
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             except sqlite3.OperationalError as exc:
-                raise _unavailable(exc, self.busy_timeout) from None
+                raise unavailable(exc, self.busy_timeout) from None
             if str(mode).lower() != "wal":
                 raise StoreUnavailableError(f"store: {self.path} cannot use WAL mode ({mode})")
             self._writer = conn
@@ -354,13 +359,8 @@ class SQLiteBackend(Backend):
                 c.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
                 c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
                 row = c.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(exc, self.busy_timeout) from None
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged file: say so
-            raise StoreUnavailableError(
-                f"store: {self.path} is damaged ({exc}); restore it from a backup "
-                "(the database and its master key)"
-            ) from None
+            raise store_error(exc, self.path, self.busy_timeout) from None
         store_id: str = row[0]
         return store_id
 
@@ -403,7 +403,7 @@ class SQLiteBackend(Backend):
             # header differs next time and the pragma path runs again.
             st.header = header
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.busy_timeout) from None
+            raise unavailable(exc, self.busy_timeout) from None
         return rec  # type: ignore[no-any-return]
 
     def list_records(self, *, category: str | None = None, kind: str | None = None) -> list[Record]:
@@ -422,7 +422,7 @@ class SQLiteBackend(Backend):
         try:
             return fn(self._reader())
         except sqlite3.Error as exc:
-            raise _unavailable(exc, self.busy_timeout) from None
+            raise unavailable(exc, self.busy_timeout) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -499,14 +499,5 @@ def _forget_reads_after_fork() -> None:
         backend._local = threading.local()
 
 
-os.register_at_fork(after_in_child=_forget_reads_after_fork)
-
-
-def _unavailable(exc: sqlite3.Error, timeout: float) -> StoreUnavailableError:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return StoreUnavailableError(
-            f"store: the SQLite writer lock was held for more than {timeout:g} s; another "
-            "process is writing for long (raise AGENTRUN_CREDS_BUSY_TIMEOUT or retry)"
-        )
-    return StoreUnavailableError(f"store: SQLite error: {text}")
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
+    os.register_at_fork(after_in_child=_forget_reads_after_fork)
