@@ -96,7 +96,8 @@ class Verifier:
         self._last_static: tuple[CredentialBase, Any] | None = None
         peek = getattr(resolver, "peek_record", None) if self._service is not None else None
         self._peek: Callable[[str], Record | None] | None = peek
-        self._record_use = self._service.record_service_use if self._service else None
+        service = self._service
+        self._record_use = service.record_service_use if service is not None else None
 
     def __repr__(self) -> str:
         return f"Verifier(credential={self.name!r})"

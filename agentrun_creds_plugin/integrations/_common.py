@@ -179,13 +179,6 @@ class KeyBinding:
             self.apply(self.resolve(), request, spellings)
             return
         rec, plaintext = self._open(used, self.resource)
-        memo = self._memo.get(used)
-        if memo is not None and memo[0] is rec and memo[1] >= 0 and self._bearer and spellings:
-            spelled = spellings.get("Authorization")  # the usual request, in one frame
-            if spelled is not None:
-                request.headers[spelled] = "Bearer " + plaintext[memo[1] : memo[2]].decode()
-                mark_sent(request, _AUTHORIZATION)
-                return
         self._put(used, rec, plaintext, request, spellings)
 
     async def aauthorize(

@@ -35,9 +35,9 @@ import time
 from typing import Any
 
 from ..kinds import CloudAccessKeyCredential
+from ..signing._hmac import hmac_states
 from ..signing._request import (
     EMPTY_SHA256,
-    hmac_states,
     iso_basic,
     sorted_raw_query,
     split_url,

@@ -17,21 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Required, TypedDict, Unpack
 
+from ._hmac import hmac_from_states, hmac_sha256, hmac_states
 from ._request import (
     EMPTY_SHA256,
     HeadersInput,
     Request,
-    form_urlencode,
     group_headers,
     header_pairs,
-    hmac_from_states,
-    hmac_sha256,
-    hmac_states,
     iso_extended,
     iter_headers,
     join_query,
@@ -40,6 +37,7 @@ from ._request import (
     to_bytes,
     utc,
 )
+from ._tencent_params import encode_params
 from .base import AccessKey, ScopedKeyCache, SigningOptions, SigningRequest, uncached
 
 __all__ = [
@@ -117,44 +115,6 @@ def derive_signing_key(secret_key: str, date: str, service: str) -> bytes:
     k_date = hmac_sha256(f"TC3{secret_key}".encode(), date.encode())
     k_service = hmac_sha256(k_date, service.encode())
     return hmac_sha256(k_service, b"tc3_request")
-
-
-def encode_params(params: Mapping[str, object] | None) -> str:
-    """The query string the official SDK sends for these GET parameters, byte for byte.
-
-    ``urlencode`` of the parameters after the SDK's flattening of nested values
-    (``{"Filters": [{"Name": "zone"}]}`` -> ``Filters.0.Name=zone``), so a caller that
-    builds the URL with it signs exactly what ``CommonClient`` would: ``f"https://{host}/?"
-    + encode_params(params)``. Flat ``str``/``int`` parameters, the usual case, skip the
-    flattening (and :func:`~._request.form_urlencode` skips ``quote_plus`` for plain
-    ones).
-    """
-    if params is None:
-        return ""
-    if not isinstance(params, dict):
-        return form_urlencode(params)  # the SDK sends a non-dict as it is
-    for name, value in params.items():
-        if type(name) is not str or (type(value) is not str and type(value) is not int):
-            flat: dict[str, object] = {}
-            _flatten(None, params, flat)
-            return form_urlencode(flat)
-    return form_urlencode(params)
-
-
-def _flatten(prefix: str | None, value: object, out: dict[str, object]) -> None:
-    # The SDK's AbstractClient._format_params (its "{0}.{1}".format is this f-string),
-    # writing into one dict: the same keys in the same first-seen order with the same
-    # last-written values as its dict.update of each nested result.
-    if value is None:
-        return  # the SDK drops a None at any depth
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _flatten(f"{prefix}.{index}" if prefix else f"{index}", item, out)
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            _flatten(f"{prefix}.{name}" if prefix else f"{name}", item, out)
-    else:
-        out[prefix] = value  # type: ignore[index]
 
 
 def canonical_query_string(method: str, query: str | Iterable[tuple[str, str | None]]) -> str:

@@ -13,15 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentrun_creds_plugin.signing import Request
+from agentrun_creds_plugin.signing._hmac import hmac_from_states, hmac_sha256, hmac_states
 from agentrun_creds_plugin.signing._request import (
     _URL_RE,
     EMPTY_SHA256,
     _host_from_authority,
     form_urlencode,
     header_pairs,
-    hmac_from_states,
-    hmac_sha256,
-    hmac_states,
     iso_basic,
     iso_extended,
     join_query,

@@ -22,7 +22,8 @@ from urllib.parse import quote
 import pytest
 
 from agentrun_creds_plugin.signing import Request, aliyun, aws, tencent
-from agentrun_creds_plugin.signing._request import hmac_sha256, split_url
+from agentrun_creds_plugin.signing._hmac import hmac_sha256
+from agentrun_creds_plugin.signing._request import split_url
 from tests.signing.vectors import (
     aws_flags,
     aws_headers_after_signing,

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 
+from .._hmac import hmac_sha256
 from .._request import (
     Request,
     canonical_request,
     encode_path_once,
     group_headers,
-    hmac_sha256,
     iso_basic,
     sha256_hex,
     sorted_query,

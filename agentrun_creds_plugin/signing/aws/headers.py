@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Required, TypedDict, Unpack
 
+from .._hmac import hmac_sha256
 from .._request import (
     EMPTY_SHA256,
     HeadersInput,
     Request,
     group_headers,
-    hmac_sha256,
     iso_basic,
     iter_headers,
     sorted_query,
