@@ -8,7 +8,11 @@ Figures, each against a baseline measured in the same run:
 - JWKS fetches per request in steady state (JWKS URL served over HTTPS on loopback), target 0.
 - The middleware on a minimal Starlette app served by uvicorn on loopback: time per request
   at saturation (1 / RPS), with the middleware vs. without, target <= 1.11x (the middleware
-  costs at most ~10% of the bare app's requests per second).
+  costs at most ~10% of the bare app's requests per second). Both servers stay up for the
+  whole run and 16 load windows of 0.5 s alternate between them (bare, protected, protected,
+  bare, ...); each side's figure is its median window. Whole runs one after the other (the
+  earlier method) put a neighbour's burst on one side only: on this 2-vCPU VM the bare app
+  alone moved by 15% between runs, more than the effect measured.
 - The same comparison in the server's CPU time per request (every thread of the uvicorn
   process, read from ``/proc`` over the measured window, Linux only): at saturation a
   one-process server's requests per second are the inverse of it, and unlike wall time it
@@ -41,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _figures import Figure, median_us
+from _figures import Figure, paired_median_us
 
 import agentrun_creds_plugin as acp
 
@@ -106,7 +110,7 @@ def bench_api_key(calls: int, rounds: int) -> Figure:
             return verifier.verify(raw, resource="route:GET /bench")
 
         ours()
-        project, baseline = median_us(ours, calls, rounds), median_us(bare, calls, rounds)
+        project, baseline = paired_median_us(ours, bare, calls, rounds)
     return Figure(
         "API-key verify (resolve + check + audit)",
         project,
@@ -144,8 +148,7 @@ def bench_jwt(calls: int, rounds: int) -> Figure:
             return verifier.verify(raw, resource="route:GET /bench")
 
         ours()
-        project = median_us(ours, calls, rounds)
-        baseline = median_us(bare, calls, rounds)
+        project, baseline = paired_median_us(ours, bare, calls, rounds)
     return Figure(
         "JWT verify, cached key set (RS256)",
         project,
@@ -296,55 +299,69 @@ def _cpu_ns(pid: int) -> int | None:
     return total
 
 
-def _rps(mode: str, env: dict[str, str], seconds: float) -> tuple[float, float | None]:
-    """Requests per second at saturation, and the server's CPU µs per request (or None)."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode], env=env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        header = f"X-Api-Key: {KEY}\r\n".encode()
+class _Server:
+    """One uvicorn child process serving the app in ``mode``, kept up for the whole run."""
+
+    def __init__(self, mode: str, env: dict[str, str], header: bytes) -> None:
+        self.mode = mode
+        self.header = header
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", mode], env=env, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
         for _ in range(100):  # wait until it answers
             try:
-                asyncio.run(_load(port, 0.05, 1, header))
+                asyncio.run(_load(self.port, 0.05, 1, header))
                 break
             except OSError:
                 time.sleep(0.05)
-        asyncio.run(_load(port, min(0.5, seconds / 2), 8, header))  # warm-up
-        before = _cpu_ns(proc.pid)
+
+    def window(self, seconds: float) -> tuple[float, float | None]:
+        """Wall µs per request at saturation over one window, and the server's CPU µs."""
+        before = _cpu_ns(self.proc.pid)
         start = time.perf_counter()
-        rps = asyncio.run(_load(port, seconds, 8, header))
+        rps = asyncio.run(_load(self.port, seconds, 8, self.header))
         elapsed = time.perf_counter() - start
-        after = _cpu_ns(proc.pid)
+        after = _cpu_ns(self.proc.pid)
         cpu = None
         if before is not None and after is not None and rps > 0:
             cpu = (after - before) / 1000 / (rps * elapsed)
-        return rps, cpu
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        return 1e6 / rps, cpu
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
-def bench_middleware(seconds: float, pairs: int) -> tuple[list[Figure], float, float]:
+def bench_middleware(seconds: float, windows: int) -> list[Figure]:
+    """Both servers stay up; short load windows alternate between them (bare, protected,
+    protected, bare, ...), so a neighbour's burst on a shared machine lands on both sides
+    alike instead of on one whole run. Each figure is the median over the windows."""
+    header = f"X-Api-Key: {KEY}\r\n".encode()
     with tempfile.TemporaryDirectory() as folder:
         key = acp.generate_master_key()
         url = f"sqlite:///{folder}/bench.db"
         with acp.CredentialStore.open(url, master_key=key) as store:
             store.create("svc", acp.ApiKeyCredential(api_key=KEY, header_name="X-Api-Key"))
         env = {**os.environ, "AGENTRUN_CREDS_URL": url, "AGENTRUN_CREDS_MASTER_KEYS": key}
-        runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "protected": []}
-        for _ in range(pairs):  # alternate, so load from elsewhere hits both sides alike
-            for mode in runs:
-                runs[mode].append(_rps(mode, env, seconds))
-    bare_rps = statistics.median(r for r, _ in runs["bare"])
-    protected_rps = statistics.median(r for r, _ in runs["protected"])
+        servers = [_Server("bare", env, header), _Server("protected", env, header)]
+        try:
+            for server in servers:
+                server.window(min(0.5, seconds))  # warm-up
+            runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "protected": []}
+            for i in range(windows):
+                for server in servers if i % 2 == 0 else servers[::-1]:
+                    runs[server.mode].append(server.window(seconds))
+        finally:
+            for server in servers:
+                server.stop()
     figures = [
         Figure(
             "middleware: µs per request at saturation (1/RPS)",
-            1e6 / protected_rps,
+            statistics.median(w for w, _ in runs["protected"]),
             "µs",
-            1e6 / bare_rps,
+            statistics.median(w for w, _ in runs["bare"]),
             "same Starlette app without middleware",
             "ratio_max",
             1.11,
@@ -364,12 +381,12 @@ def bench_middleware(seconds: float, pairs: int) -> tuple[list[Figure], float, f
                 1.11,
             )
         )
-    return figures, bare_rps, protected_rps
+    return figures
 
 
 def figures(quick: bool = False) -> list[Figure]:
     calls, rounds = (500, 3) if quick else (2000, 5)
-    middleware, _, _ = bench_middleware(1.0 if quick else 3.0, 1 if quick else 3)
+    middleware = bench_middleware(0.3 if quick else 0.5, 4 if quick else 16)
     return [
         bench_api_key(calls, rounds),
         bench_jwt(calls // 2, rounds),
@@ -386,16 +403,7 @@ def main() -> None:
     if args.serve:
         _serve(args.serve)
         return
-    calls, rounds = (500, 3) if args.quick else (2000, 5)
-    rows = [
-        bench_api_key(calls, rounds),
-        bench_jwt(calls // 2, rounds),
-        bench_jwks_fetches(200 if args.quick else 2000),
-    ]
-    middleware, bare_rps, protected_rps = bench_middleware(
-        1.0 if args.quick else 3.0, 1 if args.quick else 3
-    )
-    rows.extend(middleware)
+    rows = figures(args.quick)
     print(f"{'figure':58} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>12}  result")
     for f in rows:
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
@@ -405,6 +413,9 @@ def main() -> None:
             f"{f.name:58} {f.project:10.2f} {base:>10} {ratio:>7} {f.target:>12}  {verdict}"
             f"  ({f.unit}; baseline: {f.baseline_name})"
         )
+    wall = next(f for f in rows if f.name.startswith("middleware: µs"))
+    assert wall.baseline is not None
+    bare_rps, protected_rps = 1e6 / wall.baseline, 1e6 / wall.project
     print(
         f"uvicorn on loopback, 8 keep-alive connections: bare {bare_rps:.0f} req/s, "
         f"with middleware {protected_rps:.0f} req/s "
