@@ -9,7 +9,6 @@ the store's channel on every change, which is what keeps other processes' caches
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +21,6 @@ __all__ = [
     "MIGRATIONS",
     "PgAsyncTransaction",
     "PgTransaction",
-    "model_from_row",
     "row_to_record",
 ]
 
@@ -118,21 +116,6 @@ def _key_id(row: Sequence[Any] | None) -> bytes | None:
     return bytes.fromhex(row[0]) if row and row[0] else None
 
 
-def model_from_row(r: Sequence[Any]) -> ModelRow:
-    return ModelRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
-
-
-def _model_params(row: ModelRow) -> tuple[Any, ...]:
-    return (
-        row.name,
-        row.credential,
-        row.model,
-        row.base_url,
-        json.dumps(row.params),
-        row.created_at,
-    )
-
-
 def _audit_params(r: AuditRow) -> tuple[Any, ...]:
     return (r.at, r.action, r.name, r.resource, r.reason, r.pid, r.host)
 
@@ -170,10 +153,10 @@ class PgTransaction(Transaction):
 
     def get_model(self, name: str) -> ModelRow | None:
         r = self._c.execute(_GET_MODEL, (name,)).fetchone()
-        return model_from_row(r) if r else None
+        return ModelRow.from_params(r) if r else None
 
     def insert_model(self, row: ModelRow) -> bool:
-        return self._c.execute(_INSERT_MODEL, _model_params(row)).rowcount == 1
+        return self._c.execute(_INSERT_MODEL, row.as_params()).rowcount == 1
 
     def delete_model(self, name: str) -> None:
         self._c.execute("DELETE FROM models WHERE name=%s", (name,))
@@ -235,10 +218,10 @@ class PgAsyncTransaction(AsyncTransaction):
 
     async def get_model(self, name: str) -> ModelRow | None:
         r = await self._one(_GET_MODEL, (name,))
-        return model_from_row(r) if r else None
+        return ModelRow.from_params(r) if r else None
 
     async def insert_model(self, row: ModelRow) -> bool:
-        return await self._count(_INSERT_MODEL, _model_params(row)) == 1
+        return await self._count(_INSERT_MODEL, row.as_params()) == 1
 
     async def delete_model(self, name: str) -> None:
         await self._c.execute("DELETE FROM models WHERE name=%s", (name,))

@@ -124,17 +124,7 @@ class _SQLiteTransaction(Transaction):
         return _get_model(self._c, name)
 
     def insert_model(self, row: ModelRow) -> bool:
-        cur = self._c.execute(
-            "INSERT OR IGNORE INTO models VALUES (?,?,?,?,?,?)",
-            (
-                row.name,
-                row.credential,
-                row.model,
-                row.base_url,
-                json.dumps(row.params),
-                row.created_at,
-            ),
-        )
+        cur = self._c.execute("INSERT OR IGNORE INTO models VALUES (?,?,?,?,?,?)", row.as_params())
         return cur.rowcount == 1
 
     def delete_model(self, name: str) -> None:
@@ -161,13 +151,9 @@ def _attachments(c: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def _model_from_row(r: tuple[Any, ...]) -> ModelRow:
-    return ModelRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
-
-
 def _get_model(c: sqlite3.Connection, name: str) -> ModelRow | None:
     r = c.execute("SELECT * FROM models WHERE name=?", (name,)).fetchone()
-    return _model_from_row(r) if r else None
+    return ModelRow.from_params(r) if r else None
 
 
 _INSERT_AUDIT_JSON = (

@@ -29,6 +29,7 @@ backend; a third-party backend subclasses it in its own tests.
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
@@ -82,6 +83,22 @@ class ModelRow:
     base_url: str | None
     params: dict[str, Any]
     created_at: float
+
+    def as_params(self) -> tuple[Any, ...]:
+        """The ``models`` table's columns in order (``params`` as JSON text), for SQL."""
+        return (
+            self.name,
+            self.credential,
+            self.model,
+            self.base_url,
+            json.dumps(self.params),
+            self.created_at,
+        )
+
+    @classmethod
+    def from_params(cls, r: Sequence[Any]) -> ModelRow:
+        """A row of the ``models`` table, columns as :meth:`as_params` gives them."""
+        return cls(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
 
 
 class AuditRow(NamedTuple):

@@ -40,7 +40,6 @@ from ._pg_sql import (
     MIGRATIONS,
     PgAsyncTransaction,
     PgTransaction,
-    model_from_row,
     row_to_record,
 )
 from .base import AsyncTransaction, AuditRow, Backend, ModelRow, Record, Transaction, audit_query
@@ -344,12 +343,12 @@ class PostgresBackend(Backend):
     def list_models(self) -> list[ModelRow]:
         with self._conn() as conn:
             rows = conn.execute("SELECT * FROM models ORDER BY name").fetchall()
-        return [model_from_row(r) for r in rows]
+        return [ModelRow.from_params(r) for r in rows]
 
     async def alist_models(self) -> list[ModelRow]:
         async with self._aconn() as conn:
             cur = await conn.execute("SELECT * FROM models ORDER BY name")
-            return [model_from_row(r) for r in await cur.fetchall()]
+            return [ModelRow.from_params(r) for r in await cur.fetchall()]
 
     def append_audit(self, rows: Sequence[AuditRow]) -> None:
         if rows:

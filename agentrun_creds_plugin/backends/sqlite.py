@@ -40,7 +40,6 @@ from ._sqlite_sql import (
     _audit_payload,
     _get_model,
     _insert_audit,
-    _model_from_row,
     _row_to_record,
     _SQLiteTransaction,
 )
@@ -273,7 +272,7 @@ class SQLiteBackend(Backend):
 
     def list_models(self) -> list[ModelRow]:
         rows = self._read(lambda c: c.execute("SELECT * FROM models ORDER BY name").fetchall())
-        return [_model_from_row(r) for r in rows]
+        return [ModelRow.from_params(r) for r in rows]
 
     def append_audit(self, rows: Sequence[AuditRow]) -> None:
         if rows:
