@@ -44,18 +44,12 @@ class Headers:
         raw = self._raw
         if raw is None:
             return self._values.get(name.lower()) or []
-        target = name.lower().encode("latin-1", "replace")
+        target = _target(name)
         found: list[str] = []
         try:
             for key, value in raw:
-                if type(key) is not bytes or type(value) is not bytes:
-                    raise TypeError("header names and values must be bytes")
                 if key == target or (len(key) == len(target) and key.lower() == target):
-                    if len(value) > MAX_HEADER_BYTES:
-                        raise AuthenticationError(
-                            f"header {name!r} is longer than {MAX_HEADER_BYTES} bytes"
-                        )
-                    found.append(value.decode("latin-1"))
+                    found.append(_checked(name, value))
         except AuthenticationError:
             raise
         except Exception:
@@ -69,15 +63,58 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         """The value of ``name``; a header sent twice is refused (ambiguous credentials)."""
-        values = self._found(name)
-        if not values:
-            return None
-        if len(values) > 1:
-            raise AuthenticationError(f"header {name} sent more than once; send it once")
-        return values[0]
+        raw = self._raw
+        if raw is None:
+            values = self._values.get(name.lower())
+            if not values:
+                return None
+            if len(values) > 1:
+                raise _twice(name)
+            return values[0]
+        # One scan of the raw pairs without building a list: this runs on every request.
+        target = _TARGETS.get(name) or _target(name)
+        found: bytes | None = None
+        try:
+            for key, value in raw:
+                if key == target or (len(key) == len(target) and key.lower() == target):
+                    if found is not None:
+                        raise _twice(name)
+                    found = value
+            return None if found is None else _checked(name, found)
+        except AuthenticationError:
+            raise
+        except Exception:
+            raise AuthenticationError(_UNREADABLE) from None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and bool(self._found(name))
+
+
+_TARGETS: dict[str, bytes] = {}
+
+
+def _target(name: str) -> bytes:
+    """``name`` as the lower-case bytes ASGI servers send (verifiers ask for a few names)."""
+    target = _TARGETS.get(name)
+    if target is None:
+        target = name.lower().encode("latin-1", "replace")
+        if len(_TARGETS) < 64:
+            _TARGETS[name] = target
+    return target
+
+
+def _checked(name: str, value: bytes) -> str:
+    """A found raw value as text. Only found pairs are type-checked: a name that is not
+    bytes never equals the bytes asked for, and anything unreadable is a 401."""
+    if type(value) is not bytes:
+        raise TypeError("header values must be bytes")
+    if len(value) > MAX_HEADER_BYTES:
+        raise AuthenticationError(f"header {name!r} is longer than {MAX_HEADER_BYTES} bytes")
+    return value.decode("latin-1")
+
+
+def _twice(name: str) -> AuthenticationError:
+    return AuthenticationError(f"header {name} sent more than once; send it once")
 
 
 def _text(item: Any) -> str:
@@ -95,7 +132,7 @@ def normalise_headers(headers: HeadersInput | Headers) -> Headers:
     if type(headers) is list and headers and type(headers[0]) is tuple:
         first = headers[0]
         if len(first) == 2 and type(first[0]) is bytes and type(first[1]) is bytes:
-            return Headers({}, headers)  # ASGI raw headers: each pair checked when scanned
+            return Headers({}, headers)  # ASGI raw headers: a found pair checked when scanned
     try:
         pairs: Iterable[tuple[Any, Any]] = (
             headers.items() if isinstance(headers, Mapping) else headers

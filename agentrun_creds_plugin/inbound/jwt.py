@@ -23,9 +23,16 @@ from jwt import PyJWK
 from ..errors import AuthenticationError, PermissionDeniedError
 from ..kinds import JwtCredential
 from .headers import Headers, authorization
-from .principal import Principal, token_scopes
+from .principal import Principal, jwt_principal, token_scopes
 
-__all__ = ["LEEWAY_SECONDS", "MAX_TOKEN_BYTES", "bearer_token", "token_kid", "verify_jwt"]
+__all__ = [
+    "LEEWAY_SECONDS",
+    "MAX_TOKEN_BYTES",
+    "JwtCheck",
+    "bearer_token",
+    "key_algorithms",
+    "token_kid",
+]
 
 LEEWAY_SECONDS = 30
 MAX_TOKEN_BYTES = 8 * 1024
@@ -34,8 +41,10 @@ _EC = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256
 _TYPES = (None, "jwt", "at+jwt", "application/at+jwt", "application/jwt")
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
-# Parsed JOSE headers by their encoded form; read only (never handed out for mutation).
-_HEADERS: dict[str, dict[str, Any]] = {}
+# The checked (alg, kid) of a JOSE header, by its encoded form: an issuer's tokens share a few
+# headers, so each is parsed and checked once (pyjwt parses it again when it verifies).
+_HEADERS: dict[str, tuple[str, str | None]] = {}
+_MAX_CACHED = 256
 
 KeyProvider = Callable[[str | None], Sequence[PyJWK]]
 
@@ -65,13 +74,13 @@ def bearer_token(name: str, headers: Headers) -> str:
     return token
 
 
-def _header(name: str, token: str) -> dict[str, Any]:
-    """The unverified JOSE header, parsed once here (pyjwt parses it again when it verifies;
-    its ``get_unverified_header`` would make that three times per request)."""
+def _header(name: str, token: str) -> tuple[str, str | None]:
+    """The token's ``alg`` and ``kid``, read from the unverified JOSE header and checked: no
+    ``none`` or HMAC algorithm, a JWT ``typ``, a short string ``kid``; else a 401."""
     head, dot, _ = token.partition(".")
-    header = _HEADERS.get(head)  # an issuer's tokens share a few headers (alg, kid, typ)
-    if header is not None:
-        return header
+    checked = _HEADERS.get(head)
+    if checked is not None:
+        return checked
     if not dot or len(head) > MAX_TOKEN_BYTES or not _B64URL.fullmatch(head):
         raise AuthenticationError("malformed token (not a signed JWT)", name=name)
     try:
@@ -80,32 +89,6 @@ def _header(name: str, token: str) -> dict[str, Any]:
         raise AuthenticationError("malformed token (not a signed JWT)", name=name) from None
     if not isinstance(header, dict):
         raise AuthenticationError("malformed token header", name=name)
-    if len(_HEADERS) >= 256:
-        _HEADERS.clear()  # a flood of distinct headers only costs the parse again
-    _HEADERS[head] = header
-    return header
-
-
-def token_kid(name: str, token: str) -> str | None:
-    """The token's ``kid`` (validated as a short string), read before verification."""
-    return _kid(name, _header(name, token))
-
-
-def _kid(name: str, header: dict[str, Any]) -> str | None:
-    kid = header.get("kid")
-    if kid is None:
-        return None
-    if not isinstance(kid, str) or len(kid) > 256:
-        raise AuthenticationError("malformed token header (kid)", name=name)
-    return kid
-
-
-def verify_jwt(
-    name: str, cred: JwtCredential, headers: Headers, keys_for: KeyProvider
-) -> Principal:
-    """Verify the bearer JWT; ``keys_for(kid)`` supplies the candidate keys."""
-    token = bearer_token(name, headers)
-    header = _header(name, token)
     alg = header.get("alg")
     if not isinstance(alg, str) or alg.lower() == "none" or alg.upper().startswith("HS"):
         raise AuthenticationError(
@@ -114,74 +97,144 @@ def verify_jwt(
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.lower() not in _TYPES):
         raise AuthenticationError("token typ is not JWT or at+jwt", name=name)
-    kid = _kid(name, header)
-    allowed = set(cred.algorithms) if cred.algorithms else None
-    keys = keys_for(kid)
-    if not keys:
-        raise AuthenticationError(
-            "no signing keys: the key set could not be fetched (run check on the credential)",
-            name=name,
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or len(kid) > 256):
+        raise AuthenticationError("malformed token header (kid)", name=name)
+    if len(_HEADERS) >= _MAX_CACHED:
+        _HEADERS.clear()  # a flood of distinct headers only costs the parse again
+    checked = _HEADERS[head] = (alg, kid)
+    return checked
+
+
+def token_kid(name: str, token: str) -> str | None:
+    """The token's ``kid`` (validated as a short string), read before verification."""
+    return _header(name, token)[1]
+
+
+class JwtCheck:
+    """The verification of one JWT credential, with its rules read once.
+
+    A verifier makes one per credential object (that is, per record version), so a request
+    pays for its token, not for reading the credential again: the decode options, issuer,
+    audience and scopes are fixed here, and the keys that may verify each ``(kid, alg)`` are
+    worked out once per key set (a refreshed set starts afresh).
+    """
+
+    __slots__ = (
+        "_allowed",
+        "_audience",
+        "_candidates",
+        "_issuer",
+        "_jwt",
+        "_keys",
+        "_keys_for",
+        "_name",
+        "_required",
+        "_static",
+    )
+
+    def __init__(self, name: str, cred: JwtCredential, keys: KeyProvider | Sequence[PyJWK]) -> None:
+        """``keys``: a static key set, or ``keys(kid)`` answering with the current one."""
+        self._name = name
+        self._allowed = frozenset(cred.algorithms) if cred.algorithms else None
+        self._keys_for = keys if callable(keys) else None
+        self._static = None if callable(keys) else keys
+        self._audience = cred.audience
+        self._issuer = cred.token_issuer
+        self._jwt = pyjwt.PyJWT(
+            options={"require": ["exp"], "verify_aud": cred.audience is not None}
         )
-    candidates = [
-        k
-        for k in keys
-        if (kid is None or k.key_id == kid)
-        and alg in key_algorithms(k)
-        and (allowed is None or alg in allowed)
-    ]
-    if not candidates:
-        if kid is not None:
-            raise AuthenticationError("unknown signing key (kid not in the key set)", name=name)
-        raise AuthenticationError("no key in the set verifies this token's algorithm", name=name)
-    claims = _decode(name, cred, token, alg, candidates)
-    required = cred.required_scopes
-    if required:
-        granted = set(token_scopes(claims))
-        missing = [s for s in required if s not in granted]
-        if missing:
-            raise PermissionDeniedError(f"missing scope {' '.join(missing)}", name=name)
-    return Principal(credential=name, kind="jwt", claims=MappingProxyType(dict(claims)))
+        self._required = tuple(cred.required_scopes)
+        self._keys: Sequence[PyJWK] | None = None
+        self._candidates: dict[tuple[str | None, str], list[PyJWK]] = {}
 
-
-def _decode(
-    name: str, cred: JwtCredential, token: str, alg: str, candidates: list[PyJWK]
-) -> dict[str, Any]:
-    options: dict[str, Any] = {"require": ["exp"], "verify_aud": cred.audience is not None}
-    last: Exception | None = None
-    for key in candidates:
-        try:
-            claims: dict[str, Any] = pyjwt.decode(
-                token,
-                key=key.key,
-                algorithms=[alg],
-                audience=cred.audience,
-                issuer=cred.token_issuer,
-                leeway=LEEWAY_SECONDS,
-                options=options,  # type: ignore[arg-type]
-            )
-            return claims
-        except pyjwt.InvalidSignatureError as exc:
-            last = exc
-            continue
-        except pyjwt.ExpiredSignatureError:
-            raise AuthenticationError("token expired", name=name) from None
-        except pyjwt.ImmatureSignatureError:
+    def __call__(self, headers: Headers) -> Principal:
+        """The Principal of the bearer JWT in ``headers``, or a 401/403 saying why not."""
+        name = self._name
+        value = headers.get("Authorization")
+        if (
+            value is not None
+            and value.startswith("Bearer ")
+            and 7 < len(value) <= MAX_TOKEN_BYTES + 7
+            and value == value.strip()
+        ):
+            token = value[7:]  # the usual spelling; any other is checked (and named) below
+        else:
+            token = bearer_token(name, headers)
+        alg, kid = _HEADERS.get(token.partition(".")[0]) or _header(name, token)
+        keys = self._static if self._keys_for is None else self._keys_for(kid)
+        if not keys:
             raise AuthenticationError(
-                "token not yet valid (nbf/iat in the future)", name=name
-            ) from None
-        except pyjwt.InvalidIssuerError:
-            raise AuthenticationError("token from another issuer (iss)", name=name) from None
-        except pyjwt.InvalidAudienceError:
-            raise PermissionDeniedError(
-                "token not meant for this service (aud)", name=name
-            ) from None
-        except pyjwt.MissingRequiredClaimError as exc:
-            if exc.claim == "aud":
-                raise PermissionDeniedError("token has no audience (aud)", name=name) from None
-            raise AuthenticationError(f"token has no {exc.claim} claim", name=name) from None
-        except pyjwt.DecodeError:
-            raise AuthenticationError("malformed token", name=name) from None
-        except Exception:
-            raise AuthenticationError("invalid token", name=name) from None
-    del last
-    raise AuthenticationError("bad token signature", name=name)
+                "no signing keys: the key set could not be fetched (run check on the credential)",
+                name=name,
+            )
+        candidates = (
+            self._candidates.get((kid, alg)) if keys is self._keys else None
+        ) or self._candidates_for(keys, kid, alg)
+        if not candidates:
+            if kid is not None:
+                raise AuthenticationError("unknown signing key (kid not in the key set)", name=name)
+            raise AuthenticationError(
+                "no key in the set verifies this token's algorithm", name=name
+            )
+        claims = self._decode(name, token, alg, candidates)
+        if self._required:
+            granted = set(token_scopes(claims))
+            missing = [s for s in self._required if s not in granted]
+            if missing:
+                raise PermissionDeniedError(f"missing scope {' '.join(missing)}", name=name)
+        # pyjwt made ``claims`` for this call alone: wrapped read-only, not copied.
+        return jwt_principal(name, MappingProxyType(claims))
+
+    def _candidates_for(self, keys: Sequence[PyJWK], kid: str | None, alg: str) -> list[PyJWK]:
+        if keys is not self._keys:
+            self._keys, self._candidates = keys, {}
+        found = self._candidates.get((kid, alg))
+        if found is None:
+            allowed = self._allowed
+            found = [
+                k
+                for k in keys
+                if (kid is None or k.key_id == kid)
+                and alg in key_algorithms(k)
+                and (allowed is None or alg in allowed)
+            ]
+            if len(self._candidates) < _MAX_CACHED:  # kids are the caller's: keep it bounded
+                self._candidates[(kid, alg)] = found
+        return found
+
+    def _decode(self, name: str, token: str, alg: str, candidates: list[PyJWK]) -> dict[str, Any]:
+        for key in candidates:
+            try:
+                claims: dict[str, Any] = self._jwt.decode_complete(
+                    token,
+                    key=key.key,
+                    algorithms=[alg],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    leeway=LEEWAY_SECONDS,
+                )["payload"]
+                return claims
+            except pyjwt.InvalidSignatureError:
+                continue
+            except pyjwt.ExpiredSignatureError:
+                raise AuthenticationError("token expired", name=name) from None
+            except pyjwt.ImmatureSignatureError:
+                raise AuthenticationError(
+                    "token not yet valid (nbf/iat in the future)", name=name
+                ) from None
+            except pyjwt.InvalidIssuerError:
+                raise AuthenticationError("token from another issuer (iss)", name=name) from None
+            except pyjwt.InvalidAudienceError:
+                raise PermissionDeniedError(
+                    "token not meant for this service (aud)", name=name
+                ) from None
+            except pyjwt.MissingRequiredClaimError as exc:
+                if exc.claim == "aud":
+                    raise PermissionDeniedError("token has no audience (aud)", name=name) from None
+                raise AuthenticationError(f"token has no {exc.claim} claim", name=name) from None
+            except pyjwt.DecodeError:
+                raise AuthenticationError("malformed token", name=name) from None
+            except Exception:
+                raise AuthenticationError("invalid token", name=name) from None
+        raise AuthenticationError("bad token signature", name=name)

@@ -37,7 +37,7 @@ from .digest import KeyDigests
 from .fetch import JwksRequest, request_key
 from .headers import Headers, HeadersInput, normalise_headers
 from .jwks import JwksSource, usable_keys
-from .jwt import bearer_token, token_kid, verify_jwt
+from .jwt import JwtCheck, bearer_token, token_kid
 from .principal import Principal
 
 __all__ = ["ServiceResolver", "Verifier", "make_verifier"]
@@ -93,7 +93,7 @@ class Verifier:
         # an unchanged record is not decrypted again (checked against the fresh record).
         self._jwt: tuple[int, bytes, CredentialBase] | None = None
         self._digests: KeyDigests | None = None
-        self._last_static: tuple[CredentialBase, Any] | None = None
+        self._last_check: tuple[CredentialBase, JwtCheck] | None = None
         peek = getattr(resolver, "peek_record", None) if self._service is not None else None
         self._peek: Callable[[str], Record | None] | None = peek
         service = self._service
@@ -123,8 +123,8 @@ class Verifier:
             if audit:
                 self.record(exc, resource)
             raise
-        if audit:
-            self.record(principal, resource)
+        if audit and self._record_use is not None:
+            self._record_use(self.name, resource, accepted=True, reason=_reason_of(principal))
         return principal
 
     async def averify(
@@ -214,7 +214,7 @@ class Verifier:
         try:
             if self._service is not None:
                 rec = self._service.service_record(self.name, resource=resource)
-                fast = self._digest_match(rec, parsed)
+                fast = self._digest_match(rec, parsed) if self._digests is not None else None
                 if fast is not None:
                     return fast
                 cred, grace = self._load(self._service, rec, resource)
@@ -274,10 +274,13 @@ class Verifier:
         return AuthenticationError(f"credential {self.name!r} is unusable", name=self.name)
 
     def _check(self, cred: CredentialBase, headers: Headers, grace: Grace | None) -> Principal:
+        last = self._last_check
         previous = None
         if grace is not None and grace.active(self.clock()):
             previous = grace.secret.get_secret_value()
         try:
+            if last is not None and last[0] is cred:
+                return last[1](headers)  # the JWT credential checked last time, unchanged
             if isinstance(cred, ApiKeyCredential):
                 self._seen("api_key", cred.prefix or "ApiKey")
                 return verify_api_key(self.name, cred, headers, previous)
@@ -289,7 +292,7 @@ class Verifier:
                 return verify_basic(self.name, cred, headers, previous)
             if isinstance(cred, JwtCredential):
                 self._seen("jwt", "Bearer")
-                return verify_jwt(self.name, cred, headers, self._keys_provider(cred))
+                return self._jwt_check(cred)(headers)
         except (AuthenticationError, PermissionDeniedError):
             raise
         except Exception:
@@ -304,13 +307,20 @@ class Verifier:
         if self.kind != kind or self._scheme != scheme:
             self.kind, self._scheme = kind, scheme
 
-    def _keys_provider(self, cred: JwtCredential) -> Any:
-        if cred.jwks is None:
-            return self._source(cred).keys
-        last = self._last_static
+    def _jwt_check(self, cred: JwtCredential) -> JwtCheck:
+        """The compiled check of this credential object (one per record version)."""
+        last = self._last_check
         if last is not None and last[0] is cred:
-            return last[1]  # the cached credential of an unchanged record
-        doc = cred.jwks or {}
+            return last[1]
+        if cred.jwks is None:
+            check = JwtCheck(self.name, cred, self._source(cred).keys)
+        else:
+            check = JwtCheck(self.name, cred, self._static_keys(cred.jwks))
+        self._last_check = (cred, check)
+        return check
+
+    def _static_keys(self, doc: dict[str, Any]) -> list[PyJWK]:
+        """The parsed keys of a static JWKS, shared by the versions that carry the same set."""
         fingerprint = json.dumps(doc, sort_keys=True, default=str)
         keys = self._static.get(fingerprint)
         if keys is None:
@@ -319,9 +329,7 @@ class Verifier:
                 if len(self._static) > 8:
                     self._static.clear()
                 self._static[fingerprint] = keys
-        provider = lambda _kid: keys  # noqa: E731
-        self._last_static = (cred, provider)
-        return provider
+        return keys
 
     def _source(self, cred: JwtCredential) -> JwksSource:
         key = (*request_key(cred), cred.refresh_interval)
