@@ -40,21 +40,22 @@ class Headers:
         self._values = values
         self._raw = raw
 
-    def _found(self, name: str) -> list[str]:
-        raw = self._raw
-        if raw is None:
-            return self._values.get(name.lower()) or []
+    def _scan(self, raw: list[tuple[bytes, bytes]], name: str) -> tuple[str | None, bool]:
+        """The first raw value sent under ``name`` and whether another follows: one scan,
+        no list built (this runs on every request)."""
         target = _target(name)
-        found: list[str] = []
+        found: bytes | None = None
         try:
             for key, value in raw:
                 if key == target or (len(key) == len(target) and key.lower() == target):
-                    found.append(_checked(name, value))
+                    if found is not None:
+                        return _checked(name, found), True
+                    found = value
+            return (None if found is None else _checked(name, found)), False
         except AuthenticationError:
             raise
         except Exception:
             raise AuthenticationError(_UNREADABLE) from None
-        return found
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]] | None:
@@ -64,30 +65,22 @@ class Headers:
     def get(self, name: str) -> str | None:
         """The value of ``name``; a header sent twice is refused (ambiguous credentials)."""
         raw = self._raw
+        value: str | None
         if raw is None:
             values = self._values.get(name.lower())
-            if not values:
-                return None
-            if len(values) > 1:
-                raise _twice(name)
-            return values[0]
-        # One scan of the raw pairs without building a list: this runs on every request.
-        target = _TARGETS.get(name) or _target(name)
-        found: bytes | None = None
-        try:
-            for key, value in raw:
-                if key == target or (len(key) == len(target) and key.lower() == target):
-                    if found is not None:
-                        raise _twice(name)
-                    found = value
-            return None if found is None else _checked(name, found)
-        except AuthenticationError:
-            raise
-        except Exception:
-            raise AuthenticationError(_UNREADABLE) from None
+            value, repeated = (values[0], len(values) > 1) if values else (None, False)
+        else:
+            value, repeated = self._scan(raw, name)
+        if repeated:
+            raise AuthenticationError(f"header {name} sent more than once; send it once")
+        return value
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and bool(self._found(name))
+        if not isinstance(name, str):
+            return False
+        if self._raw is None:
+            return bool(self._values.get(name.lower()))
+        return self._scan(self._raw, name)[0] is not None
 
 
 _TARGETS: dict[str, bytes] = {}
@@ -111,10 +104,6 @@ def _checked(name: str, value: bytes) -> str:
     if len(value) > MAX_HEADER_BYTES:
         raise AuthenticationError(f"header {name!r} is longer than {MAX_HEADER_BYTES} bytes")
     return value.decode("latin-1")
-
-
-def _twice(name: str) -> AuthenticationError:
-    return AuthenticationError(f"header {name} sent more than once; send it once")
 
 
 def _text(item: Any) -> str:

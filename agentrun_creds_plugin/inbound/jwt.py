@@ -68,6 +68,14 @@ def key_algorithms(key: PyJWK) -> tuple[str, ...]:
 
 def bearer_token(name: str, headers: Headers) -> str:
     """The token of ``Authorization: Bearer <token>``, or a 401 saying what is wrong."""
+    value = headers.get("Authorization")
+    if (
+        value is not None
+        and value.startswith("Bearer ")
+        and 7 < len(value) <= MAX_TOKEN_BYTES + 7
+        and value == value.strip()
+    ):
+        return value[7:]  # the usual spelling, taken as it is on every request
     token = authorization(name, headers, "Bearer", "<jwt>", label="Bearer token")
     if len(token) > MAX_TOKEN_BYTES:
         raise AuthenticationError(f"token longer than {MAX_TOKEN_BYTES} bytes", name=name)
@@ -151,17 +159,8 @@ class JwtCheck:
     def __call__(self, headers: Headers) -> Principal:
         """The Principal of the bearer JWT in ``headers``, or a 401/403 saying why not."""
         name = self._name
-        value = headers.get("Authorization")
-        if (
-            value is not None
-            and value.startswith("Bearer ")
-            and 7 < len(value) <= MAX_TOKEN_BYTES + 7
-            and value == value.strip()
-        ):
-            token = value[7:]  # the usual spelling; any other is checked (and named) below
-        else:
-            token = bearer_token(name, headers)
-        alg, kid = _HEADERS.get(token.partition(".")[0]) or _header(name, token)
+        token = bearer_token(name, headers)
+        alg, kid = _header(name, token)
         keys = self._static if self._keys_for is None else self._keys_for(kid)
         if not keys:
             raise AuthenticationError(

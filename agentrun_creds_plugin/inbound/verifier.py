@@ -123,8 +123,8 @@ class Verifier:
             if audit:
                 self.record(exc, resource)
             raise
-        if audit and self._record_use is not None:
-            self._record_use(self.name, resource, accepted=True, reason=_reason_of(principal))
+        if audit:
+            self.record(principal, resource)
         return principal
 
     async def averify(
@@ -182,14 +182,13 @@ class Verifier:
 
     def record(self, outcome: Outcome, resource: str | None) -> None:
         """Queue the audit event of one request's outcome (never the token or key)."""
-        service = self._service
-        if service is None:
+        record_use = self._record_use
+        if record_use is None:
             return
         if isinstance(outcome, Principal):
-            reason = _reason_of(outcome)
-            service.record_service_use(self.name, resource, accepted=True, reason=reason)
+            record_use(self.name, resource, accepted=True, reason=_reason_of(outcome))
         elif not getattr(outcome, "_audited", False):
-            service.record_service_use(self.name, resource, accepted=False, reason=outcome.reason)
+            record_use(self.name, resource, accepted=False, reason=outcome.reason)
 
     # -- internals -------------------------------------------------------------------------
     async def _averify(
@@ -214,7 +213,7 @@ class Verifier:
         try:
             if self._service is not None:
                 rec = self._service.service_record(self.name, resource=resource)
-                fast = self._digest_match(rec, parsed) if self._digests is not None else None
+                fast = self._digest_match(rec, parsed)
                 if fast is not None:
                     return fast
                 cred, grace = self._load(self._service, rec, resource)
@@ -274,13 +273,13 @@ class Verifier:
         return AuthenticationError(f"credential {self.name!r} is unusable", name=self.name)
 
     def _check(self, cred: CredentialBase, headers: Headers, grace: Grace | None) -> Principal:
-        last = self._last_check
         previous = None
         if grace is not None and grace.active(self.clock()):
             previous = grace.secret.get_secret_value()
         try:
-            if last is not None and last[0] is cred:
-                return last[1](headers)  # the JWT credential checked last time, unchanged
+            if isinstance(cred, JwtCredential):
+                self._seen("jwt", "Bearer")
+                return self._jwt_check(cred)(headers)
             if isinstance(cred, ApiKeyCredential):
                 self._seen("api_key", cred.prefix or "ApiKey")
                 return verify_api_key(self.name, cred, headers, previous)
@@ -290,9 +289,6 @@ class Verifier:
                     self._warned_basic = True
                     log.warning(BASIC_WARNING.format(name=self.name))
                 return verify_basic(self.name, cred, headers, previous)
-            if isinstance(cred, JwtCredential):
-                self._seen("jwt", "Bearer")
-                return self._jwt_check(cred)(headers)
         except (AuthenticationError, PermissionDeniedError):
             raise
         except Exception:
