@@ -23,6 +23,7 @@ from jwt import PyJWK
 from ..errors import AuthenticationError, PermissionDeniedError
 from ..kinds import JwtCredential
 from .headers import Headers, authorization
+from .jws import decoder
 from .principal import Principal, jwt_principal, token_scopes
 
 __all__ = [
@@ -149,9 +150,7 @@ class JwtCheck:
         self._static = None if callable(keys) else keys
         self._audience = cred.audience
         self._issuer = cred.token_issuer
-        self._jwt = pyjwt.PyJWT(
-            options={"require": ["exp"], "verify_aud": cred.audience is not None}
-        )
+        self._jwt = decoder({"require": ["exp"], "verify_aud": cred.audience is not None})
         self._required = tuple(cred.required_scopes)
         self._keys: Sequence[PyJWK] | None = None
         self._candidates: dict[tuple[str | None, str], list[PyJWK]] = {}
