@@ -9,10 +9,12 @@ Figures, each against a baseline measured in the same run:
 - The middleware on a minimal Starlette app served by uvicorn on loopback: time per request
   at saturation (1 / RPS), with the middleware vs. without, target <= 1.11x (the middleware
   costs at most ~10% of the bare app's requests per second). Both servers stay up for the
-  whole run and 16 load windows of 0.5 s alternate between them (bare, protected, protected,
-  bare, ...); each side's figure is its median window. Whole runs one after the other (the
-  earlier method) put a neighbour's burst on one side only: on this 2-vCPU VM the bare app
-  alone moved by 15% between runs, more than the effect measured.
+  whole run, four processes of each, and 10 rounds give each process a 0.3 s load window,
+  bare and protected in turn; a round's ratio is the mean of its protected windows over the
+  mean of its bare windows, the figure the median round. Whole runs one after the other (the
+  earlier method) put a neighbour's burst on one side only (on this 2-vCPU VM the bare app
+  alone moved by 15% between runs), and two processes of the same bare app differed by 4-9%
+  in one run; an A/A row (bare processes against bare processes) prints what noise is left.
 - The same comparison in the server's CPU time per request (every thread of the uvicorn
   process, read from ``/proc`` over the measured window, Linux only): at saturation a
   one-process server's requests per second are the inverse of it, and unlike wall time it
@@ -308,11 +310,15 @@ class _Server:
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", mode], env=env, stdout=subprocess.PIPE, text=True
         )
+        self.port = 0
+
+    def wait_ready(self) -> None:
+        """Read the port the child listens on, then wait until it answers."""
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
-        for _ in range(100):  # wait until it answers
+        for _ in range(100):
             try:
-                asyncio.run(_load(self.port, 0.05, 1, header))
+                asyncio.run(_load(self.port, 0.05, 1, self.header))
                 break
             except OSError:
                 time.sleep(0.05)
@@ -334,10 +340,23 @@ class _Server:
         self.proc.wait(timeout=10)
 
 
-def bench_middleware(seconds: float, windows: int) -> list[Figure]:
-    """Both servers stay up; short load windows alternate between them (bare, protected,
-    protected, bare, ...), so a neighbour's burst on a shared machine lands on both sides
-    alike instead of on one whole run. Each figure is the median over the windows."""
+#: Server processes per side. Two processes of the very same bare app differed by 4-9% in
+#: one run (where each lands in memory and on the CPUs), as much as the effect measured, so
+#: each side is the mean of several processes, and an A/A row shows what is left of it.
+PROCESSES = 4
+
+
+def _side(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if len(known) == len(values) else None
+
+
+def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) -> list[Figure]:
+    """``processes`` bare and as many protected servers stay up for the whole run; each round
+    gives every server one short load window, bare and protected in turn (the order reversed
+    every other round), so a neighbour's burst on a shared machine lands on both sides alike.
+    A round's ratio is the mean of its protected windows over the mean of its bare windows;
+    the figure is the median of the rounds' ratios."""
     header = f"X-Api-Key: {KEY}\r\n".encode()
     with tempfile.TemporaryDirectory() as folder:
         key = acp.generate_master_key()
@@ -345,40 +364,56 @@ def bench_middleware(seconds: float, windows: int) -> list[Figure]:
         with acp.CredentialStore.open(url, master_key=key) as store:
             store.create("svc", acp.ApiKeyCredential(api_key=KEY, header_name="X-Api-Key"))
         env = {**os.environ, "AGENTRUN_CREDS_URL": url, "AGENTRUN_CREDS_MASTER_KEYS": key}
-        servers = [_Server("bare", env, header), _Server("protected", env, header)]
+        bare = [_Server("bare", env, header) for _ in range(processes)]
+        protected = [_Server("protected", env, header) for _ in range(processes)]
+        servers = [s for pair in zip(bare, protected, strict=True) for s in pair]
+        # per round and server: (wall µs, CPU µs) of its window
+        runs: list[dict[_Server, tuple[float, float | None]]] = []
         try:
             for server in servers:
+                server.wait_ready()
                 server.window(min(0.5, seconds))  # warm-up
-            runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "protected": []}
-            for i in range(windows):
-                for server in servers if i % 2 == 0 else servers[::-1]:
-                    runs[server.mode].append(server.window(seconds))
+            for i in range(rounds):
+                order = servers if i % 2 == 0 else servers[::-1]
+                runs.append({server: server.window(seconds) for server in order})
         finally:
             for server in servers:
                 server.stop()
-    figures = [
-        Figure(
-            "middleware: µs per request at saturation (1/RPS)",
-            statistics.median(w for w, _ in runs["protected"]),
+
+    def figure(
+        name: str, which: int, a: list[_Server], b: list[_Server], base: str, limit: float | None
+    ) -> Figure:
+        """``a`` against ``b`` in field ``which`` (0 wall, 1 CPU) of each round's windows."""
+        sides = [(_side([r[s][which] for s in a]), _side([r[s][which] for s in b])) for r in runs]
+        known = [(x, y) for x, y in sides if x is not None and y is not None]
+        kind = "info" if limit is None else "ratio_max"
+        return Figure(
+            name,
+            statistics.median(x for x, _ in known),
             "µs",
-            statistics.median(w for w, _ in runs["bare"]),
-            "same Starlette app without middleware",
-            "ratio_max",
-            1.11,
+            statistics.median(y for _, y in known),
+            base,
+            kind,
+            limit,
+            paired_ratio=statistics.median(x / y for x, y in known),
         )
-    ]
-    bare_cpu = [c for _, c in runs["bare"] if c is not None]
-    protected_cpu = [c for _, c in runs["protected"] if c is not None]
-    if bare_cpu and protected_cpu:
+
+    half = processes // 2
+    same = "same Starlette app without middleware"
+    wall = "middleware: µs per request at saturation (1/RPS)"
+    figures = [figure(wall, 0, protected, bare, same, 1.11)]
+    if all(c is not None for r in runs for _, c in r.values()):
+        cpu = "middleware: server CPU µs per request at saturation"
+        figures.append(figure(cpu, 1, protected, bare, same, 1.11))
+    if half:
         figures.append(
-            Figure(
-                "middleware: server CPU µs per request at saturation",
-                statistics.median(protected_cpu),
-                "µs",
-                statistics.median(bare_cpu),
-                "same Starlette app without middleware",
-                "ratio_max",
-                1.11,
+            figure(
+                "A/A: bare servers against bare servers, µs per request",
+                0,
+                bare[:half],
+                bare[half:],
+                "the other bare servers (noise of the comparison)",
+                None,
             )
         )
     return figures
@@ -386,7 +421,7 @@ def bench_middleware(seconds: float, windows: int) -> list[Figure]:
 
 def figures(quick: bool = False) -> list[Figure]:
     calls, rounds = (500, 3) if quick else (2000, 5)
-    middleware = bench_middleware(0.3 if quick else 0.5, 4 if quick else 16)
+    middleware = bench_middleware(0.3, 2 if quick else 10)
     return [
         bench_api_key(calls, rounds),
         bench_jwt(calls // 2, rounds),
@@ -414,12 +449,11 @@ def main() -> None:
             f"  ({f.unit}; baseline: {f.baseline_name})"
         )
     wall = next(f for f in rows if f.name.startswith("middleware: µs"))
-    assert wall.baseline is not None
-    bare_rps, protected_rps = 1e6 / wall.baseline, 1e6 / wall.project
+    assert wall.baseline is not None and wall.ratio is not None
     print(
-        f"uvicorn on loopback, 8 keep-alive connections: bare {bare_rps:.0f} req/s, "
-        f"with middleware {protected_rps:.0f} req/s "
-        f"({100 * (1 - protected_rps / bare_rps):.1f}% fewer)"
+        f"uvicorn on loopback, 8 keep-alive connections: bare {1e6 / wall.baseline:.0f} req/s, "
+        f"with middleware {1e6 / wall.project:.0f} req/s "
+        f"({100 * (1 - 1 / wall.ratio):.1f}% fewer, paired)"
     )
 
 
