@@ -5,12 +5,14 @@ module without ``figures`` or one that raises becomes an error row (the run goes
 exit status is non-zero), so one broken benchmark never hides the others. A figure that is
 short of its target is reported, not fatal: the exit status is 0 unless a row is an error.
 
-Run: ``python benchmarks/run.py [--quick] [--only NAME] [--json PATH] [--dir DIR]``.
+Run: ``python benchmarks/run.py [--quick] [--only NAME] [--json PATH] [--markdown PATH]
+[--dir DIR]``; ``--markdown`` writes the table as the README's Benchmarks section shows it.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import json
 import os
@@ -159,6 +161,22 @@ def print_table(rows: list[Row], info: dict[str, Any]) -> None:
     console.print(table)
 
 
+def markdown_table(rows: list[Row], info: dict[str, Any], when: datetime.datetime) -> str:
+    """The table as Markdown, headed by when and where it ran (the README's Benchmarks block)."""
+    head = (
+        f"Last run ({when:%Y-%m-%d, %H:%M} UTC) on {info['cpu']}, {info['cores']} cores, "
+        f"Python {info['python']}, {info['os']}. Each ratio is against the baseline measured "
+        "in the same run; absolute times swing with the host, so several runs of one figure "
+        'can differ by a third. A ratio below 1 with a target of "faster" means this project '
+        "takes that fraction of the baseline's time."
+    )
+    lines = [head, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in rows:
+        cells = [c.replace("|", "\\|") for c in row.cells()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer calls, smaller sizes")
@@ -166,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", default=[], help="run benchmarks whose name contains NAME"
     )
     ap.add_argument("--json", type=Path, help="also write table and machine as JSON here")
+    ap.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     ap.add_argument(
         "--dir", type=Path, default=HERE, help="folder of bench_*.py (default: this one)"
     )
@@ -191,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             "rows": [r.as_dict() for r in rows],
         }
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    if args.markdown:
+        now = datetime.datetime.now(datetime.UTC)
+        args.markdown.write_text(markdown_table(rows, info, now))
     return 1 if any(r.figure is None for r in rows) else 0
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
 GOOD = """
@@ -94,3 +96,35 @@ def test_every_benchmark_uses_the_figure_class_the_runner_checks() -> None:
         or "import benchmarks._figures" in p.read_text()
     ]
     assert offenders == [], f"import Figure with `from _figures import Figure`: {offenders}"
+
+
+def test_markdown_table_is_the_readme_block(tmp_path: Path) -> None:
+    out = tmp_path / "table.md"
+    got = _run(
+        "--quick", "--dir", str(_fake_dir(tmp_path)), "--only", "good", "--markdown", str(out)
+    )
+    assert got.returncode == 0, got.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("Last run (") and " UTC) on " in lines[0]
+    assert (
+        lines[2]
+        == "| "
+        + " | ".join(
+            ["benchmark", "figure", "this project", "baseline", "ratio", "target", "result"]
+        )
+        + " |"
+    )
+    assert lines[3] == "|---|---|---|---|---|---|---|"
+    fast = next(line for line in lines if "| fast thing |" in line)
+    assert fast == "| good | fast thing | 2 us | 4 us (slow thing) | 0.50x | <= 1x | pass |"
+    assert len(lines) == 4 + 4  # one line per figure
+
+
+def test_a_paired_ratio_is_the_ratio_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    from _figures import Figure
+
+    # Medians alone would say 1.2x (short); the pairs' own ratios say 1.05x (pass).
+    fig = Figure("mw", 12.0, "us", 10.0, "bare", "ratio_max", 1.11, paired_ratio=1.05)
+    assert fig.ratio == 1.05 and fig.passed is True
+    assert Figure("mw", 12.0, "us", 10.0, "bare", "ratio_max", 1.11).passed is False

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from .base import AuditRow, ModelRow, Record, Transaction
+from .base import AuditRow, ModelRow, Record, Transaction, UseEvent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -162,12 +162,58 @@ _INSERT_AUDIT_JSON = (
 )
 
 
+#: Use events as rows of five JSON values (time in whole microseconds, action, name,
+#: resource, reason); the pid and host bound once.
 _INSERT_EVENTS_JSON = (
     "INSERT INTO audit(at, action, name, resource, reason, pid, host) "
     "SELECT json_extract(value, '$[0]') / 1e6, "
     + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(1, 5))
     + ", ?2, ?3 FROM json_each(?1)"
 )
+
+#: One group of use events that differ only in time: ?1 is a JSON list of the times in whole
+#: microseconds, the other values are bound once for the group.
+_INSERT_EVENT_GROUP = (
+    "INSERT INTO audit(at, action, name, resource, reason, pid, host) "
+    "SELECT value / 1e6, ?2, ?3, ?4, ?5, ?6, ?7 FROM json_each(?1)"
+)
+
+#: Events a group needs to be written as one: a statement costs about as much as 2.5 events
+#: saved by grouping.
+GROUP_MIN = 4
+
+GroupParams = tuple[str, str, str | None, str | None, str | None, int, str]
+
+
+def _event_groups(
+    events: Sequence[UseEvent], pid: int, host: str
+) -> tuple[str | None, list[GroupParams]]:
+    """A batch as statement parameters: the JSON rows of the events in small groups (or
+    ``None``), and one :data:`_INSERT_EVENT_GROUP` parameter set per group of at least
+    :data:`GROUP_MIN` events alike but for the time.
+
+    A batch is mostly one credential, route and outcome over and over. Counted with
+    cachegrind (the whole write, per event): 12.0k instructions for such a batch, against
+    25.6k when every event was a row of five JSON values; 21.7k where a third of the events
+    each have a route of their own. A statement per group would cost 59k per event where
+    every event differs, so small groups stay rows: 31.5k there (27k as before), the price
+    of looking for groups. Events in one microsecond may so be listed in either order.
+    """
+    groups: dict[tuple[str, str | None, str | None, str | None], list[UseEvent]] = {}
+    for event in events:
+        key = event[1:]
+        alike = groups.get(key)
+        if alike is None:
+            alike = groups[key] = []
+        alike.append(event)
+    rows: list[UseEvent] = []
+    grouped: list[GroupParams] = []
+    for key, alike in groups.items():
+        if len(alike) >= GROUP_MIN:
+            grouped.append((json.dumps([event[0] for event in alike]), *key, pid, host))
+        else:
+            rows += alike
+    return (json.dumps(rows) if rows else None), grouped
 
 
 def _audit_payload(rows: Sequence[AuditRow]) -> str:

@@ -17,7 +17,6 @@ Connections are re-created after ``fork``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
@@ -34,10 +33,12 @@ from ._sqlite_change import ReadState, shm_file
 from ._sqlite_errors import store_error, unavailable
 from ._sqlite_sql import (
     _COLS,
+    _INSERT_EVENT_GROUP,
     _INSERT_EVENTS_JSON,
     _SCHEMA,
     _attachments,
     _audit_payload,
+    _event_groups,
     _get_model,
     _insert_audit,
     _row_to_record,
@@ -281,13 +282,16 @@ class SQLiteBackend(Backend):
                 _insert_audit(c, rows, payload)
 
     def append_use_events(self, events: Sequence[UseEvent], pid: int, host: str) -> None:
-        """As :meth:`append_audit`, with the pid and host bound once: the events go as they
-        were queued (no row objects) and SQLite extracts five values per row, not seven,
-        about a third less of the writer thread's time per event."""
+        """As :meth:`append_audit`, without row objects: events alike but for the time go as
+        one statement with their times as a JSON list, the rest as JSON rows (see
+        :func:`_event_groups`)."""
         if events:
-            payload = json.dumps(events)  # built before the writer lock is taken
+            rows, groups = _event_groups(events, pid, host)  # before the writer lock is taken
             with self._write() as c:
-                c.execute(_INSERT_EVENTS_JSON, (payload, pid, host))
+                if rows is not None:
+                    c.execute(_INSERT_EVENTS_JSON, (rows, pid, host))
+                if groups:
+                    c.executemany(_INSERT_EVENT_GROUP, groups)
 
     def query_audit(
         self,

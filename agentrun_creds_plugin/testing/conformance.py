@@ -120,6 +120,25 @@ class BackendConformance:
         ]
         assert got == [use_event_row(e, 4242, "host-\u00e9") for e in reversed(events)]
 
+    def test_a_batch_of_alike_use_events_keeps_every_event(self, backend: Backend) -> None:
+        """The usual batch: the same credential, route and outcome many times, another kind
+        of event interleaved. Every event is a row of its own with its own time."""
+        base = 1700000000000000
+        events: list[UseEvent] = []
+        for i in range(40):
+            if i % 5 == 4:
+                events.append((base + i, "use_failed", "svc", "route:GET /x", "wrong key"))
+            else:
+                events.append((base + i, "used", "svc", "route:GET /x", None))
+        events.append((base + 40, "used", "svc", None, None))
+        backend.append_use_events(events, 7, "h")
+        got = backend.query_audit(name="svc", limit=100, since=None, action=None, resource=None)
+        assert got == [use_event_row(e, 7, "h") for e in reversed(events)]
+        failed = backend.query_audit(
+            name=None, limit=100, since=None, action="use_failed", resource=None
+        )
+        assert [r.at for r in failed] == [(base + i) / 1e6 for i in (39, 34, 29, 24, 19, 14, 9, 4)]
+
     def test_audit_query_and_prune(self, backend: Backend) -> None:
         rows = [
             AuditRow(100.0, "created", "a", None, None, 1, "h"),
