@@ -8,13 +8,15 @@ Figures, each against a baseline measured in the same run:
 - JWKS fetches per request in steady state (JWKS URL served over HTTPS on loopback), target 0.
 - The middleware on a minimal Starlette app served by uvicorn on loopback: time per request
   at saturation (1 / RPS), with the middleware vs. without, target <= 1.11x (the middleware
-  costs at most ~10% of the bare app's requests per second). Both servers stay up for the
-  whole run, four processes of each, and 10 rounds give each process a 0.3 s load window,
-  bare and protected in turn; a round's ratio is the mean of its protected windows over the
-  mean of its bare windows, the figure the median round. Whole runs one after the other (the
-  earlier method) put a neighbour's burst on one side only (on this 2-vCPU VM the bare app
-  alone moved by 15% between runs), and two processes of the same bare app differed by 4-9%
-  in one run; an A/A row (bare processes against bare processes) prints what noise is left.
+  costs at most ~10% of the bare app's requests per second). Four child processes each serve
+  the bare app, the protected app and a second bare app (the A/A check) on three ports, kept
+  up for the whole run; 6 rounds give every app of every child a 0.3 s load window in turn.
+  A round's ratio is the mean over the children of the protected windows over the mean of the
+  bare ones; the figure is the median round. Whole runs one after the other (the earliest
+  method) put a neighbour's burst on one side only (on this 2-vCPU VM the bare app alone
+  moved by 15% between runs), and two processes of one bare app differed by 4-9% within a
+  run (where each lands in memory and on the CPUs): sharing a process, both sides have the
+  same luck.
 - The same comparison in the server's CPU time per request (every thread of the uvicorn
   process, read from ``/proc`` over the measured window, Linux only): at saturation a
   one-process server's requests per second are the inverse of it, and unlike wall time it
@@ -241,24 +243,34 @@ def build_app(mode: str) -> Any:
     return Starlette(routes=[Route("/", hello)], middleware=middleware)
 
 
-def _serve(mode: str) -> None:
-    """Child process: serve the app on a free port and print the port once it listens."""
+def _serve(modes: list[str]) -> None:
+    """Child process: serve one app per mode, each by its own uvicorn server on a free port
+    of one event loop, and print the ports once all listen."""
     import uvicorn
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: Any = None) -> None:
-            await super().startup(sockets)
-            print(self.servers[0].sockets[0].getsockname()[1], flush=True)
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(
+                build_app(mode),
+                host="127.0.0.1",
+                port=0,
+                log_level="error",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        for mode in modes
+    ]
 
-    config = uvicorn.Config(
-        build_app(mode),
-        host="127.0.0.1",
-        port=0,
-        log_level="error",
-        access_log=False,
-        lifespan="off",
-    )
-    Server(config).run()
+    async def main() -> None:
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        while not all(server.started for server in servers):
+            await asyncio.sleep(0.01)
+        ports = [server.servers[0].sockets[0].getsockname()[1] for server in servers]
+        print(" ".join(map(str, ports)), flush=True)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
 
 
 async def _load(port: int, seconds: float, connections: int, header: bytes) -> float:
@@ -301,34 +313,51 @@ def _cpu_ns(pid: int) -> int | None:
     return total
 
 
-class _Server:
-    """One uvicorn child process serving the app in ``mode``, kept up for the whole run."""
+class _Process:
+    """One child process serving the bare app, a second bare app and the protected app, each
+    on its own port, kept up for the whole run.
 
-    def __init__(self, mode: str, env: dict[str, str], header: bytes) -> None:
-        self.mode = mode
+    The sides share the process: two processes of the very same bare app differed by 4-9% in
+    one run (where each lands in memory and on the CPUs), as much as the effect measured; in
+    one process that luck is the same for both sides. The second bare app is the A/A check.
+    """
+
+    MODES = ("bare", "protected", "bare")
+
+    def __init__(self, env: dict[str, str], header: bytes) -> None:
         self.header = header
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", mode], env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, "--serve", ",".join(self.MODES)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        self.port = 0
+        self.ports: list[int] = []
 
     def wait_ready(self) -> None:
-        """Read the port the child listens on, then wait until it answers."""
+        """Read the ports the child listens on, then wait until each answers."""
         assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline())
-        for _ in range(100):
-            try:
-                asyncio.run(_load(self.port, 0.05, 1, self.header))
-                break
-            except OSError:
-                time.sleep(0.05)
+        self.ports = [int(p) for p in self.proc.stdout.readline().split()]
+        for port in self.ports:
+            for _ in range(100):
+                try:
+                    asyncio.run(_load(port, 0.05, 1, self.header))
+                    break
+                except OSError:
+                    time.sleep(0.05)
 
-    def window(self, seconds: float) -> tuple[float, float | None]:
-        """Wall µs per request at saturation over one window, and the server's CPU µs."""
+    def window(self, which: int, seconds: float) -> tuple[float, float | None]:
+        """Wall µs per request at saturation on app ``which`` over one window, and the
+        process's CPU µs per request (the other apps are idle meanwhile).
+
+        The CPU is read after a pause longer than the audit writer's interval (0.5 s by
+        default), so the rows a window queued are written, and counted, within it, not in
+        the next window (the bare app's, half the time)."""
         before = _cpu_ns(self.proc.pid)
         start = time.perf_counter()
-        rps = asyncio.run(_load(self.port, seconds, 8, self.header))
+        rps = asyncio.run(_load(self.ports[which], seconds, 8, self.header))
         elapsed = time.perf_counter() - start
+        time.sleep(SETTLE)
         after = _cpu_ns(self.proc.pid)
         cpu = None
         if before is not None and after is not None and rps > 0:
@@ -336,27 +365,23 @@ class _Server:
         return 1e6 / rps, cpu
 
     def stop(self) -> None:
-        self.proc.terminate()
+        self.proc.kill()  # two uvicorn servers in one process share the signal handlers
         self.proc.wait(timeout=10)
 
 
-#: Server processes per side. Two processes of the very same bare app differed by 4-9% in
-#: one run (where each lands in memory and on the CPUs), as much as the effect measured, so
-#: each side is the mean of several processes, and an A/A row shows what is left of it.
+#: Child processes, each serving both sides (and the A/A app).
 PROCESSES = 4
-
-
-def _side(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.fmean(known) if len(known) == len(values) else None
+#: Seconds after each load window before its CPU time is read: past the audit interval.
+SETTLE = 0.6
+BARE, PROTECTED, BARE_AGAIN = 0, 1, 2
 
 
 def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) -> list[Figure]:
-    """``processes`` bare and as many protected servers stay up for the whole run; each round
-    gives every server one short load window, bare and protected in turn (the order reversed
-    every other round), so a neighbour's burst on a shared machine lands on both sides alike.
-    A round's ratio is the mean of its protected windows over the mean of its bare windows;
-    the figure is the median of the rounds' ratios."""
+    """``processes`` children, each serving the bare app, the protected app and a second
+    bare app, stay up for the whole run; each round gives every app of every child one short
+    load window, in turn (the order reversed every other round), so a neighbour's burst on a
+    shared machine lands on all sides alike. A round's ratio is the mean over the children
+    of one side's windows over the mean of the bare app's; the figure is the median round."""
     header = f"X-Api-Key: {KEY}\r\n".encode()
     with tempfile.TemporaryDirectory() as folder:
         key = acp.generate_master_key()
@@ -364,64 +389,64 @@ def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) ->
         with acp.CredentialStore.open(url, master_key=key) as store:
             store.create("svc", acp.ApiKeyCredential(api_key=KEY, header_name="X-Api-Key"))
         env = {**os.environ, "AGENTRUN_CREDS_URL": url, "AGENTRUN_CREDS_MASTER_KEYS": key}
-        bare = [_Server("bare", env, header) for _ in range(processes)]
-        protected = [_Server("protected", env, header) for _ in range(processes)]
-        servers = [s for pair in zip(bare, protected, strict=True) for s in pair]
-        # per round and server: (wall µs, CPU µs) of its window
-        runs: list[dict[_Server, tuple[float, float | None]]] = []
+        children = [_Process(env, header) for _ in range(processes)]
+        apps = [(c, which) for c in children for which in range(len(_Process.MODES))]
+        # per round and (child, app): (wall µs, CPU µs) of its window
+        runs: list[dict[tuple[_Process, int], tuple[float, float | None]]] = []
         try:
-            for server in servers:
-                server.wait_ready()
-                server.window(min(0.5, seconds))  # warm-up
+            for child in children:
+                child.wait_ready()
+                for which in range(len(_Process.MODES)):
+                    child.window(which, min(0.5, seconds))  # warm-up
             for i in range(rounds):
-                order = servers if i % 2 == 0 else servers[::-1]
-                runs.append({server: server.window(seconds) for server in order})
+                order = apps if i % 2 == 0 else apps[::-1]
+                runs.append({app: app[0].window(app[1], seconds) for app in order})
         finally:
-            for server in servers:
-                server.stop()
+            for child in children:
+                child.stop()
 
-    def figure(
-        name: str, which: int, a: list[_Server], b: list[_Server], base: str, limit: float | None
-    ) -> Figure:
-        """``a`` against ``b`` in field ``which`` (0 wall, 1 CPU) of each round's windows."""
-        sides = [(_side([r[s][which] for s in a]), _side([r[s][which] for s in b])) for r in runs]
+    def side(
+        r: dict[tuple[_Process, int], tuple[float, float | None]], which: int, field: int
+    ) -> float | None:
+        values = [r[(c, which)][field] for c in children]
+        known = [v for v in values if v is not None]
+        return statistics.fmean(known) if len(known) == len(values) else None
+
+    def figure(name: str, which: int, field: int, base: str, limit: float | None) -> Figure:
+        """App ``which`` against the bare app in ``field`` (0 wall, 1 CPU) of each round."""
+        sides = [(side(r, which, field), side(r, BARE, field)) for r in runs]
         known = [(x, y) for x, y in sides if x is not None and y is not None]
-        kind = "info" if limit is None else "ratio_max"
         return Figure(
             name,
             statistics.median(x for x, _ in known),
             "µs",
             statistics.median(y for _, y in known),
             base,
-            kind,
+            "info" if limit is None else "ratio_max",
             limit,
             paired_ratio=statistics.median(x / y for x, y in known),
         )
 
-    half = processes // 2
     same = "same Starlette app without middleware"
-    wall = "middleware: µs per request at saturation (1/RPS)"
-    figures = [figure(wall, 0, protected, bare, same, 1.11)]
+    figures = [figure("middleware: µs per request at saturation (1/RPS)", PROTECTED, 0, same, 1.11)]
     if all(c is not None for r in runs for _, c in r.values()):
         cpu = "middleware: server CPU µs per request at saturation"
-        figures.append(figure(cpu, 1, protected, bare, same, 1.11))
-    if half:
-        figures.append(
-            figure(
-                "A/A: bare servers against bare servers, µs per request",
-                0,
-                bare[:half],
-                bare[half:],
-                "the other bare servers (noise of the comparison)",
-                None,
-            )
+        figures.append(figure(cpu, PROTECTED, 1, same, 1.11))
+    figures.append(
+        figure(
+            "A/A: a second bare app against the bare app, µs per request",
+            BARE_AGAIN,
+            0,
+            "the bare app (noise of the comparison)",
+            None,
         )
+    )
     return figures
 
 
 def figures(quick: bool = False) -> list[Figure]:
     calls, rounds = (500, 3) if quick else (2000, 5)
-    middleware = bench_middleware(0.3, 2 if quick else 10)
+    middleware = bench_middleware(0.3, 2 if quick else 6)
     return [
         bench_api_key(calls, rounds),
         bench_jwt(calls // 2, rounds),
@@ -433,10 +458,10 @@ def figures(quick: bool = False) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
-    parser.add_argument("--serve", choices=["bare", "protected"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # comma-separated modes
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve)
+        _serve(args.serve.split(","))
         return
     rows = figures(args.quick)
     print(f"{'figure':58} {'ours':>10} {'baseline':>10} {'ratio':>7} {'target':>12}  result")
