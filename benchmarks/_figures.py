@@ -24,10 +24,10 @@ class Figure:
     - ``"value_max"``: the project's value itself must be at most ``limit`` (e.g. <= 30 us);
     - ``"info"``: no target, printed for context (growth with size, memory).
 
-    ``paired_ratio``: where the two sides were measured in pairs (one window of each, back to
-    back), the median of the pairs' ratios. It is the ratio judged and printed, because a
-    neighbour's slow spell then changes both halves of a pair alike, where the ratio of the
-    two medians can still pick them from different spells.
+    ``paired_ratio``: where the two sides were measured in rounds (each round a window of
+    each side, close together), the median of the rounds' ratios. It is the ratio judged and
+    printed, because a neighbour's slow spell then changes both sides of a round alike, where
+    the ratio of the two medians can still pick them from different spells.
     """
 
     name: str

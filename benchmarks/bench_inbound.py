@@ -374,6 +374,8 @@ PROCESSES = 4
 #: Seconds after each load window before its CPU time is read: past the audit interval.
 SETTLE = 0.6
 BARE, PROTECTED, BARE_AGAIN = 0, 1, 2
+#: One round: per (child, app), the (wall µs, CPU µs) of its window.
+Round = dict[tuple[_Process, int], tuple[float, float | None]]
 
 
 def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) -> list[Figure]:
@@ -391,8 +393,7 @@ def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) ->
         env = {**os.environ, "AGENTRUN_CREDS_URL": url, "AGENTRUN_CREDS_MASTER_KEYS": key}
         children = [_Process(env, header) for _ in range(processes)]
         apps = [(c, which) for c in children for which in range(len(_Process.MODES))]
-        # per round and (child, app): (wall µs, CPU µs) of its window
-        runs: list[dict[tuple[_Process, int], tuple[float, float | None]]] = []
+        runs: list[Round] = []
         try:
             for child in children:
                 child.wait_ready()
@@ -405,9 +406,8 @@ def bench_middleware(seconds: float, rounds: int, processes: int = PROCESSES) ->
             for child in children:
                 child.stop()
 
-    def side(
-        r: dict[tuple[_Process, int], tuple[float, float | None]], which: int, field: int
-    ) -> float | None:
+    def side(r: Round, which: int, field: int) -> float | None:
+        """The mean over the children of app ``which``'s ``field``, if all were measured."""
         values = [r[(c, which)][field] for c in children]
         known = [v for v in values if v is not None]
         return statistics.fmean(known) if len(known) == len(values) else None
